@@ -1,0 +1,50 @@
+"""The ASGI application: ``create_app(settings)`` mounts every block (or the chosen ones)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import APIRouter, FastAPI
+
+from baobab import __version__
+from baobab.bootstrap import Platform, bootstrap
+from baobab.directory import api as directory_api
+from baobab.infra.http import audit_api
+from baobab.infra.http.app import create_http_app
+from baobab.infra.settings import BLOCKS, Settings
+
+
+def routers_of(platform: Platform) -> dict[str, APIRouter]:
+    """Every mountable router by block name; each router's prefix is ``/<name>``."""
+    return {
+        "directory": directory_api.build_router(
+            instance=platform.settings.instance,
+            directory=platform.directory,
+            tokens=platform.tokens,
+            jwks=[platform.signer.public_jwk()],
+        ),
+        "audit": audit_api.build_router(platform.db),
+    }
+
+
+def create_app(
+    settings: Settings, *, platform: Platform | None = None, blocks: Sequence[str] | None = None
+) -> FastAPI:
+    """The HTTP app of ``blocks`` (default: all) over ``platform`` (default: from settings)."""
+    platform = platform or bootstrap(settings)
+    chosen = set(blocks or (*BLOCKS, "audit"))
+    routers = [router for name, router in routers_of(platform).items() if name in chosen]
+    app = create_http_app(
+        title="Baobab",
+        version=__version__,
+        routers=routers,
+        verifier=platform.verifier,
+        check_ready=platform.check_ready,
+    )
+    app.state.platform = platform
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory baobab.asgi:app_from_environment``: reads BAOBAB_* once."""
+    return create_app(Settings())

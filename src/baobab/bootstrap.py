@@ -1,0 +1,85 @@
+"""The one composition root: Settings -> adapters -> services. Shared by the web app and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from baobab.directory import (
+    DIRECTORY_SCOPES,
+    AccessTokenVerifier,
+    DirectoryService,
+    TokenPolicy,
+    TokenService,
+)
+from baobab.directory.adapters.sql import SqlDirectoryUnitOfWork
+from baobab.infra import migrate
+from baobab.infra.database import Database
+from baobab.infra.keys import load_instance_signer
+from baobab.infra.settings import BLOCKS, Settings
+from baobab.kernel.clock import Clock, SystemClock
+from baobab.kernel.errors import Unavailable
+from baobab.kernel.signing import Signer
+
+
+class SchemaNotCurrent(Unavailable):
+    code = "infra.schema_not_current"
+    title = "Database schema not current"
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """Every service of one Baobab process, wired to its adapters."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    signer: Signer
+    token_policy: TokenPolicy
+    directory: DirectoryService
+    tokens: TokenService
+    verifier: AccessTokenVerifier
+
+    def check_ready(self) -> None:
+        """Raise unless the database answers and its schema is current."""
+        self.db.ping()
+        if migrate.pending(self.db, BLOCKS):
+            raise SchemaNotCurrent("run `baobab db upgrade`")
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def bootstrap(
+    settings: Settings, *, clock: Clock | None = None, upgrade: bool | None = None
+) -> Platform:
+    """Build the platform. ``upgrade`` migrates the schema; by default only the embedded SQLite
+    database is migrated on start (production runs ``baobab db upgrade`` as a deliberate step)."""
+    clock = clock or SystemClock()
+    db = Database(settings.effective_database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    if upgrade if upgrade is not None else db.dialect == "sqlite":
+        migrate.upgrade(db, BLOCKS)
+    signer = load_instance_signer(settings)
+    policy = TokenPolicy(
+        issuer=settings.issuer,
+        token_endpoint=settings.token_endpoint,
+        audience=settings.public_url.rstrip("/"),
+        ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        max_assertion_lifetime=timedelta(seconds=settings.client_assertion_max_lifetime_seconds),
+        clock_skew=timedelta(seconds=settings.clock_skew_seconds),
+    )
+
+    def directory_uow() -> SqlDirectoryUnitOfWork:
+        return SqlDirectoryUnitOfWork(db)
+
+    scopes = set(DIRECTORY_SCOPES)
+    return Platform(
+        settings=settings,
+        db=db,
+        clock=clock,
+        signer=signer,
+        token_policy=policy,
+        directory=DirectoryService(uow=directory_uow, clock=clock, scopes=scopes),
+        tokens=TokenService(uow=directory_uow, clock=clock, signer=signer, policy=policy),
+        verifier=AccessTokenVerifier(keys=[signer.verification_key], policy=policy, clock=clock),
+    )

@@ -1,0 +1,1 @@
+"""Concrete adapters of the directory's ports."""

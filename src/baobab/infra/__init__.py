@@ -1,0 +1,1 @@
+"""Infrastructure shared by every block: settings, database, migrations, HTTP, audit, logging."""

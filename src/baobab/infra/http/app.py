@@ -1,0 +1,61 @@
+"""The HTTP app factory: one FastAPI app holding each block's router, plus the operational
+endpoints ``/health``, ``/ready`` and ``/metrics``.
+
+A block's router carries its own prefix (``APIRouter(prefix="/ledger")``) rather than getting one
+here, so every route knows its full path template; metrics and logs name routes by it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from baobab.infra.http import problems
+from baobab.infra.http.auth import TokenVerifier
+from baobab.infra.http.middleware import HttpMetrics, RequestContext
+from baobab.kernel.errors import BaobabError
+
+
+def create_http_app(
+    *,
+    title: str,
+    version: str,
+    routers: Sequence[APIRouter],
+    verifier: TokenVerifier,
+    check_ready: Callable[[], None],
+    registry: CollectorRegistry | None = None,
+) -> FastAPI:
+    """Build the app. ``check_ready`` raises a Baobab error when the app cannot serve yet."""
+    app = FastAPI(
+        title=title,
+        version=version,
+        description="Baobab: foundational digital public infrastructure. "
+        "Every route except /health, /ready and /metrics needs a bearer access token.",
+    )
+    app.state.verifier = verifier
+    problems.install(app)
+    for router in routers:
+        app.include_router(router)
+    registry = registry or CollectorRegistry()
+
+    @app.get("/health", tags=["operations"], summary="Liveness: the process answers")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["operations"], summary="Readiness: database reachable, schema current")
+    def ready(request: Request) -> Response:
+        try:
+            check_ready()
+        except BaobabError as exc:
+            return problems.problem(
+                status=503, code=exc.code, title="Not ready", detail=exc.detail, request=request
+            )
+        return Response('{"status":"ready"}', media_type="application/json")
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(RequestContext, metrics=HttpMetrics(registry))
+    return app

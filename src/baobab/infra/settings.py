@@ -1,0 +1,74 @@
+"""The one typed configuration object, read from ``BAOBAB_*`` environment variables.
+
+Built once at an entry point (the CLI, the ASGI factory, a test) and passed down; nothing reads
+the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from baobab.kernel.errors import InvalidInput
+
+BLOCKS: tuple[str, ...] = ("directory",)
+
+
+class UnsafeConfiguration(InvalidInput):
+    code = "infra.unsafe_configuration"
+    title = "Unsafe configuration"
+
+
+class Settings(BaseSettings):
+    """Every knob Baobab has. Defaults give the embedded development stack under ``./var/``."""
+
+    model_config = SettingsConfigDict(env_prefix="BAOBAB_", extra="forbid", frozen=True)
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file <data_dir>/baobab.db"
+    )
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    instance: str = Field(default="DEV", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    public_url: str = "http://127.0.0.1:8000"
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="Private JWK of this instance; generated on first start in development",
+    )
+    access_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    client_assertion_max_lifetime_seconds: int = Field(default=300, ge=30, le=3600)
+    clock_skew_seconds: int = Field(default=30, ge=0, le=300)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> Settings:
+        if self.environment != "production":
+            return self
+        if self.signing_key_file is None:
+            raise UnsafeConfiguration("production needs BAOBAB_SIGNING_KEY_FILE (a key you manage)")
+        if self.database_url is None or self.database_url.startswith("sqlite"):
+            raise UnsafeConfiguration("production needs BAOBAB_DATABASE_URL pointing at PostgreSQL")
+        if not self.public_url.startswith("https://"):
+            raise UnsafeConfiguration("production needs an https:// BAOBAB_PUBLIC_URL")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to the embedded SQLite file."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'baobab.db'}"
+
+    @property
+    def issuer(self) -> str:
+        """The OAuth 2.0 issuer identifier of this instance (RFC 8414)."""
+        return self.public_url.rstrip("/") + "/directory"
+
+    @property
+    def token_endpoint(self) -> str:
+        """The URL client assertions name as their audience (RFC 7523, section 3)."""
+        return self.issuer + "/oauth2/token"

@@ -1,0 +1,28 @@
+"""The OpenAPI document of every block, generated from the code; `baobab openapi` commits them."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from baobab.asgi import create_app
+from baobab.bootstrap import bootstrap
+from baobab.infra.settings import BLOCKS, Settings
+
+
+def documents() -> dict[str, str]:
+    """Block name -> its OpenAPI document as stable, pretty-printed JSON."""
+    with tempfile.TemporaryDirectory(prefix="baobab-openapi-") as data_dir:
+        settings = Settings(data_dir=Path(data_dir), database_url="sqlite://")
+        platform = bootstrap(settings, upgrade=False)
+        try:
+            result = {}
+            for block in (*BLOCKS, "audit"):
+                spec = create_app(settings, platform=platform, blocks=[block]).openapi()
+                result[block] = (
+                    json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+                )
+            return result
+        finally:
+            platform.close()
