@@ -1,0 +1,22 @@
+"""The ``baobab`` command: serve, migrate, administer the directory, verify the audit log, demo.
+
+One module per concern; each adds its commands to the app here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from baobab.cli import directory, system
+
+app = typer.Typer(help="Baobab: foundational digital public infrastructure.", no_args_is_help=True)
+app.command()(system.serve)
+app.command()(system.openapi)
+app.command()(system.demo)
+app.add_typer(system.db_app, name="db")
+app.add_typer(directory.members_app, name="members")
+app.add_typer(directory.audit_app, name="audit")
+
+
+def main() -> None:
+    app()
