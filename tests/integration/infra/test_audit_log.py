@@ -117,6 +117,7 @@ def test_entries_cut_from_the_end_are_detected(db: Database) -> None:
 
 def test_an_entry_rolled_back_with_its_transaction_leaves_no_gap(db: Database) -> None:
     append(db, 2)
+
     def failing_change() -> None:
         with db.transaction() as connection:
             SqlAuditTrail(connection).append(AuditEvent("test.event", "a", "s"), at=START)
