@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from baobab import __version__
 from baobab.bootstrap import Platform, bootstrap
+from baobab.consent import api as consent_api
 from baobab.directory import api as directory_api
 from baobab.infra.http import audit_api
 from baobab.infra.http.app import create_http_app
@@ -23,6 +24,7 @@ def routers_of(platform: Platform) -> dict[str, APIRouter]:
             tokens=platform.tokens,
             jwks=[platform.signer.public_jwk()],
         ),
+        "consent": consent_api.build_router(consent=platform.consent),
         "audit": audit_api.build_router(platform.db),
     }
 

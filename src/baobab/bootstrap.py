@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from baobab.consent import CONSENT_SCOPES, ConsentService
+from baobab.consent.adapters.sql import SqlConsentReader, SqlConsentUnitOfWork
 from baobab.directory import (
     DIRECTORY_SCOPES,
     AccessTokenVerifier,
@@ -39,6 +41,8 @@ class Platform:
     directory: DirectoryService
     tokens: TokenService
     verifier: AccessTokenVerifier
+    consent: ConsentService
+    consent_reader: SqlConsentReader
 
     def check_ready(self) -> None:
         """Raise unless the database answers and its schema is current."""
@@ -47,6 +51,7 @@ class Platform:
             raise SchemaNotCurrent("run `baobab db upgrade`")
 
     def close(self) -> None:
+        self.consent_reader.close()
         self.db.dispose()
 
 
@@ -72,7 +77,11 @@ def bootstrap(
     def directory_uow() -> SqlDirectoryUnitOfWork:
         return SqlDirectoryUnitOfWork(db)
 
-    scopes = set(DIRECTORY_SCOPES)
+    def consent_uow() -> SqlConsentUnitOfWork:
+        return SqlConsentUnitOfWork(db)
+
+    consent_reader = SqlConsentReader(db)
+    scopes = set(DIRECTORY_SCOPES) | set(CONSENT_SCOPES)
     return Platform(
         settings=settings,
         db=db,
@@ -82,4 +91,6 @@ def bootstrap(
         directory=DirectoryService(uow=directory_uow, clock=clock, scopes=scopes),
         tokens=TokenService(uow=directory_uow, clock=clock, signer=signer, policy=policy),
         verifier=AccessTokenVerifier(keys=[signer.verification_key], policy=policy, clock=clock),
+        consent=ConsentService(uow=consent_uow, reader=consent_reader, clock=clock, signer=signer),
+        consent_reader=consent_reader,
     )

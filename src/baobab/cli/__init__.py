@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from baobab.cli import directory, system
+from baobab.cli import consent, directory, system
 
 app = typer.Typer(help="Baobab: foundational digital public infrastructure.", no_args_is_help=True)
 app.command()(system.serve)
@@ -16,6 +16,7 @@ app.command()(system.demo)
 app.add_typer(system.db_app, name="db")
 app.add_typer(directory.members_app, name="members")
 app.add_typer(directory.audit_app, name="audit")
+app.add_typer(consent.consent_app, name="consent")
 
 
 def main() -> None:

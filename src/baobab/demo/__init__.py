@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from baobab.demo import foundation
+from baobab.demo import consent, foundation
 from baobab.demo.stack import free_port, running_stack
 from baobab.demo.story import Story
 from baobab.infra.settings import Settings
@@ -28,6 +28,7 @@ def run(console: Console, *, keep: bool = False) -> int:
     try:
         with running_stack(settings) as platform:
             foundation.chapter(story, platform)
+            consent.chapter(story, platform)
     finally:
         if keep:
             console.print(f"\nData kept in {data_dir}")

@@ -1,0 +1,1 @@
+"""Adapters of the consent block: SQL tables and stores."""
