@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI
+from prometheus_client import CollectorRegistry
 
 from baobab import __version__
 from baobab.bootstrap import Platform, bootstrap
 from baobab.consent import api as consent_api
 from baobab.directory import api as directory_api
+from baobab.exchange import api as exchange_api
+from baobab.exchange.adapters.metrics import register_metrics
 from baobab.infra.http import audit_api
 from baobab.infra.http.app import create_http_app
 from baobab.infra.settings import BLOCKS, Settings
@@ -25,6 +28,15 @@ def routers_of(platform: Platform) -> dict[str, APIRouter]:
             jwks=[platform.signer.public_jwk()],
         ),
         "consent": consent_api.build_router(consent=platform.consent),
+        "exchange": exchange_api.build_router(
+            registry=platform.exchange.registry,
+            gateway=platform.exchange.gateway,
+            log=platform.exchange.log,
+            keys=platform.directory,
+            discovery=platform.exchange.discovery,
+            monitor=platform.exchange.monitor,
+            pubsub=platform.exchange.pubsub,
+        ),
         "audit": audit_api.build_router(platform.db),
     }
 
@@ -36,12 +48,15 @@ def create_app(
     platform = platform or bootstrap(settings)
     chosen = set(blocks or (*BLOCKS, "audit"))
     routers = [router for name, router in routers_of(platform).items() if name in chosen]
+    metrics = CollectorRegistry()
+    register_metrics(metrics, platform.exchange.monitor)
     app = create_http_app(
         title="Baobab",
         version=__version__,
         routers=routers,
         verifier=platform.verifier,
         check_ready=platform.check_ready,
+        registry=metrics,
     )
     app.state.platform = platform
     return app

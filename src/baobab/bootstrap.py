@@ -15,6 +15,19 @@ from baobab.directory import (
     TokenService,
 )
 from baobab.directory.adapters.sql import SqlDirectoryUnitOfWork
+from baobab.exchange import (
+    EXCHANGE_SCOPES,
+    Discovery,
+    Gateway,
+    MessageLog,
+    OperationalMonitor,
+    ServiceCatalog,
+    ServiceRegistry,
+)
+from baobab.exchange.adapters.consent import InProcessConsent
+from baobab.exchange.adapters.h11_client import H11ProviderClient
+from baobab.exchange.adapters.sql import SqlExchangeUnitOfWork
+from baobab.exchange.pubsub import PubSub
 from baobab.infra import migrate
 from baobab.infra.database import Database
 from baobab.infra.keys import load_instance_signer
@@ -27,6 +40,18 @@ from baobab.kernel.signing import Signer
 class SchemaNotCurrent(Unavailable):
     code = "infra.schema_not_current"
     title = "Database schema not current"
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """The information mediator's services."""
+
+    registry: ServiceRegistry
+    log: MessageLog
+    gateway: Gateway
+    discovery: Discovery
+    monitor: OperationalMonitor
+    pubsub: PubSub
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +68,7 @@ class Platform:
     verifier: AccessTokenVerifier
     consent: ConsentService
     consent_reader: SqlConsentReader
+    exchange: Exchange
 
     def check_ready(self) -> None:
         """Raise unless the database answers and its schema is current."""
@@ -80,17 +106,45 @@ def bootstrap(
     def consent_uow() -> SqlConsentUnitOfWork:
         return SqlConsentUnitOfWork(db)
 
+    def exchange_uow() -> SqlExchangeUnitOfWork:
+        return SqlExchangeUnitOfWork(db)
+
+    scopes = set(DIRECTORY_SCOPES) | set(CONSENT_SCOPES) | set(EXCHANGE_SCOPES)
+    directory = DirectoryService(uow=directory_uow, clock=clock, scopes=scopes)
     consent_reader = SqlConsentReader(db)
-    scopes = set(DIRECTORY_SCOPES) | set(CONSENT_SCOPES)
+    consent = ConsentService(uow=consent_uow, reader=consent_reader, clock=clock, signer=signer)
+    registry = ServiceRegistry(uow=exchange_uow, clock=clock)
+    log = MessageLog(uow=exchange_uow, signer=signer, clock=clock)
+    monitor = OperationalMonitor()
+    gateway = Gateway(
+        catalog=ServiceCatalog(registry),
+        access=directory,
+        keys=directory,
+        provider=H11ProviderClient(),
+        log=log,
+        consent=InProcessConsent(consent),
+        signer=signer,
+        clock=clock,
+        observers=[monitor],
+    )
+    exchange = Exchange(
+        registry=registry,
+        log=log,
+        gateway=gateway,
+        discovery=Discovery(registry=registry, directory=directory),
+        monitor=monitor,
+        pubsub=PubSub(uow=exchange_uow, access=directory, clock=clock),
+    )
     return Platform(
         settings=settings,
         db=db,
         clock=clock,
         signer=signer,
         token_policy=policy,
-        directory=DirectoryService(uow=directory_uow, clock=clock, scopes=scopes),
+        directory=directory,
         tokens=TokenService(uow=directory_uow, clock=clock, signer=signer, policy=policy),
         verifier=AccessTokenVerifier(keys=[signer.verification_key], policy=policy, clock=clock),
-        consent=ConsentService(uow=consent_uow, reader=consent_reader, clock=clock, signer=signer),
+        consent=consent,
         consent_reader=consent_reader,
+        exchange=exchange,
     )

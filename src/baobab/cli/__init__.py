@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from baobab.cli import consent, directory, system
+from baobab.cli import consent, directory, exchange, system
 
 app = typer.Typer(help="Baobab: foundational digital public infrastructure.", no_args_is_help=True)
 app.command()(system.serve)
@@ -17,6 +17,7 @@ app.add_typer(system.db_app, name="db")
 app.add_typer(directory.members_app, name="members")
 app.add_typer(directory.audit_app, name="audit")
 app.add_typer(consent.consent_app, name="consent")
+app.add_typer(exchange.exchange_app, name="exchange")
 
 
 def main() -> None:

@@ -1,0 +1,309 @@
+"""The exchange's tables and its SQL store (SQLAlchemy Core, SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    Row,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from baobab.directory import ClientId
+from baobab.exchange.adapters.pubsub_sql import SqlPubSubStore
+from baobab.exchange.domain import Checkpoint, LogEntry, Service
+from baobab.infra.audit import SqlAuditTrail
+from baobab.infra.database import Database, UtcDateTime
+from baobab.kernel.hashchain import GENESIS
+
+metadata = MetaData()
+_SEQUENCE = BigInteger().with_variant(Integer, "sqlite")
+
+services = Table(
+    "exchange_services",
+    metadata,
+    Column("provider", String(265), primary_key=True),
+    Column("service_code", String(100), primary_key=True),
+    Column("version", String(40), nullable=False),
+    Column("base_url", String(2000), nullable=False),
+    Column("description", String(500), nullable=False),
+    Column("openapi", Text),
+    Column("personal_data", Boolean, nullable=False),
+    Column("agreement_id", String(100)),
+    Column("purposes", String(2000), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+log = Table(
+    "exchange_log",
+    metadata,
+    Column("sequence", _SEQUENCE, primary_key=True, autoincrement=False),
+    Column("message_id", String(40), nullable=False, unique=True),
+    Column("client", String(265), nullable=False),
+    Column("service", String(370), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("previous_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+log_head = Table(
+    "exchange_log_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+checkpoints = Table(
+    "exchange_checkpoints",
+    metadata,
+    Column("last", _SEQUENCE, primary_key=True, autoincrement=False),
+    Column("first", BigInteger, nullable=False),
+    Column("root", String(64), nullable=False),
+    Column("last_hash", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("jws", Text, nullable=False),
+)
+
+
+def _service(row: Row[Any]) -> Service:
+    return Service(
+        provider=ClientId.parse(row.provider),
+        code=row.service_code,
+        version=row.version,
+        base_url=row.base_url,
+        created_at=row.created_at,
+        description=row.description,
+        openapi=json.loads(row.openapi) if row.openapi is not None else None,
+        personal_data=row.personal_data,
+        agreement_id=row.agreement_id,
+        purposes=tuple(json.loads(row.purposes)),
+        enabled=row.enabled,
+    )
+
+
+def _service_values(service: Service) -> dict[str, Any]:
+    return {
+        "provider": str(service.provider),
+        "service_code": service.code,
+        "version": service.version,
+        "base_url": service.base_url,
+        "description": service.description,
+        "openapi": json.dumps(service.openapi) if service.openapi is not None else None,
+        "personal_data": service.personal_data,
+        "agreement_id": service.agreement_id,
+        "purposes": json.dumps(list(service.purposes)),
+        "enabled": service.enabled,
+        "created_at": service.created_at,
+    }
+
+
+def _entry(row: Row[Any]) -> LogEntry:
+    return LogEntry(
+        sequence=row.sequence,
+        message_id=row.message_id,
+        payload=json.loads(row.payload),
+        previous_hash=row.previous_hash,
+        hash=row.hash,
+    )
+
+
+def _checkpoint(row: Row[Any]) -> Checkpoint:
+    return Checkpoint(row.first, row.last, row.root, row.last_hash, row.at, row.jws)
+
+
+class SqlExchangeStore:
+    """Services, the message log and its checkpoints over one open transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    # --- services -----------------------------------------------------------------------------
+
+    def get_service(self, provider: ClientId, code: str) -> Service | None:
+        row = self._c.execute(
+            select(services).where(
+                services.c.provider == str(provider), services.c.service_code == code
+            )
+        ).first()
+        return _service(row) if row else None
+
+    def add_service(self, service: Service) -> bool:
+        dialect_insert = (
+            postgresql.insert if self._c.dialect.name == "postgresql" else sqlite.insert
+        )
+        statement = dialect_insert(services).values(**_service_values(service))
+        inserted = self._c.execute(
+            statement.on_conflict_do_nothing().returning(services.c.provider)
+        ).first()
+        return inserted is not None
+
+    def save_service(self, service: Service) -> None:
+        values = _service_values(service)
+        self._c.execute(
+            update(services)
+            .where(
+                services.c.provider == values.pop("provider"),
+                services.c.service_code == values.pop("service_code"),
+            )
+            .values(**values)
+        )
+
+    def remove_service(self, provider: ClientId, code: str) -> bool:
+        result = self._c.execute(
+            delete(services).where(
+                services.c.provider == str(provider), services.c.service_code == code
+            )
+        )
+        return result.rowcount == 1
+
+    def list_services(self, provider: ClientId | None = None) -> Sequence[Service]:
+        query = select(services).order_by(services.c.provider, services.c.service_code)
+        if provider is not None:
+            query = query.where(services.c.provider == str(provider))
+        return [_service(r) for r in self._c.execute(query)]
+
+    # --- the message log ----------------------------------------------------------------------
+
+    def advance_head(self, count: int) -> tuple[int, str]:
+        statement = (
+            update(log_head)
+            .where(log_head.c.id == 1)
+            .values(sequence=log_head.c.sequence + count)
+            .returning(log_head.c.sequence, log_head.c.hash)
+        )
+        row = self._c.execute(statement).first()
+        if row is None:  # first write ever (or an emptied table): seed the head, then take it
+            dialect_insert = (
+                postgresql.insert if self._c.dialect.name == "postgresql" else sqlite.insert
+            )
+            self._c.execute(
+                dialect_insert(log_head)
+                .values(id=1, sequence=0, hash=GENESIS)
+                .on_conflict_do_nothing()
+            )
+            row = self._c.execute(statement).one()
+        return int(row.sequence) - count, str(row.hash)
+
+    def set_head_hash(self, sequence: int, hash_: str) -> None:
+        self._c.execute(
+            update(log_head).where(log_head.c.id == 1).values(sequence=sequence, hash=hash_)
+        )
+
+    def head(self) -> tuple[int, str]:
+        row = self._c.execute(select(log_head.c.sequence, log_head.c.hash)).first()
+        return (int(row.sequence), str(row.hash)) if row else (0, GENESIS)
+
+    def insert_entries(self, entries: Sequence[LogEntry]) -> None:
+        self._c.execute(
+            insert(log),
+            [
+                {
+                    "sequence": e.sequence,
+                    "message_id": e.message_id,
+                    "client": str(e.payload.get("client", "")),
+                    "service": str(e.payload.get("service", "")),
+                    "outcome": str(e.payload.get("outcome", "")),
+                    "payload": json.dumps(e.payload, sort_keys=True, separators=(",", ":")),
+                    "previous_hash": e.previous_hash,
+                    "hash": e.hash,
+                }
+                for e in entries
+            ],
+        )
+
+    def entries(self, first: int, last: int) -> Sequence[LogEntry]:
+        query = (
+            select(log)
+            .where(log.c.sequence >= first, log.c.sequence <= last)
+            .order_by(log.c.sequence)
+        )
+        return [_entry(r) for r in self._c.execute(query)]
+
+    def entry_hashes(self, first: int, last: int) -> Sequence[str]:
+        query = (
+            select(log.c.hash)
+            .where(log.c.sequence >= first, log.c.sequence <= last)
+            .order_by(log.c.sequence)
+        )
+        return [str(h) for h in self._c.execute(query).scalars()]
+
+    def find_entry(self, message_id: str) -> LogEntry | None:
+        row = self._c.execute(select(log).where(log.c.message_id == message_id)).first()
+        return _entry(row) if row else None
+
+    def last_checkpoint(self) -> Checkpoint | None:
+        row = self._c.execute(
+            select(checkpoints).order_by(checkpoints.c.last.desc()).limit(1)
+        ).first()
+        return _checkpoint(row) if row else None
+
+    def checkpoint_covering(self, sequence: int) -> Checkpoint | None:
+        row = self._c.execute(
+            select(checkpoints).where(
+                checkpoints.c.first <= sequence, checkpoints.c.last >= sequence
+            )
+        ).first()
+        return _checkpoint(row) if row else None
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self._c.execute(
+            insert(checkpoints).values(
+                first=checkpoint.first,
+                last=checkpoint.last,
+                root=checkpoint.root,
+                last_hash=checkpoint.last_hash,
+                at=checkpoint.at,
+                jws=checkpoint.jws,
+            )
+        )
+
+    def checkpoints(self) -> Sequence[Checkpoint]:
+        query = select(checkpoints).order_by(checkpoints.c.last)
+        return [_checkpoint(r) for r in self._c.execute(query)]
+
+
+class SqlExchangeUnitOfWork:
+    """One database transaction holding the exchange store and the audit trail."""
+
+    services: SqlExchangeStore
+    log: SqlExchangeStore
+    pubsub: SqlPubSubStore
+    audit: SqlAuditTrail
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def __enter__(self) -> SqlExchangeUnitOfWork:
+        self._transaction = self._db.transaction()
+        connection = self._transaction.__enter__()
+        self.services = self.log = SqlExchangeStore(connection)
+        self.pubsub = SqlPubSubStore(connection)
+        self.audit = SqlAuditTrail(connection)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._transaction.__exit__(exc_type, exc, tb)
