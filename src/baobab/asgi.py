@@ -16,6 +16,7 @@ from baobab.exchange.adapters.metrics import register_metrics
 from baobab.infra.http import audit_api
 from baobab.infra.http.app import create_http_app
 from baobab.infra.settings import BLOCKS, Settings
+from baobab.registries import api as registries_api
 
 
 def routers_of(platform: Platform) -> dict[str, APIRouter]:
@@ -37,6 +38,7 @@ def routers_of(platform: Platform) -> dict[str, APIRouter]:
             monitor=platform.exchange.monitor,
             pubsub=platform.exchange.pubsub,
         ),
+        "registries": registries_api.build_router(registries=platform.registries),
         "audit": audit_api.build_router(platform.db),
     }
 

@@ -35,6 +35,8 @@ from baobab.infra.settings import BLOCKS, Settings
 from baobab.kernel.clock import Clock, SystemClock
 from baobab.kernel.errors import Unavailable
 from baobab.kernel.signing import Signer
+from baobab.registries import REGISTRIES_SCOPES, RegistryService
+from baobab.registries.adapters.sql import SqlRegistriesUnitOfWork
 
 
 class SchemaNotCurrent(Unavailable):
@@ -69,6 +71,7 @@ class Platform:
     consent: ConsentService
     consent_reader: SqlConsentReader
     exchange: Exchange
+    registries: RegistryService
 
     def check_ready(self) -> None:
         """Raise unless the database answers and its schema is current."""
@@ -109,7 +112,10 @@ def bootstrap(
     def exchange_uow() -> SqlExchangeUnitOfWork:
         return SqlExchangeUnitOfWork(db)
 
-    scopes = set(DIRECTORY_SCOPES) | set(CONSENT_SCOPES) | set(EXCHANGE_SCOPES)
+    def registries_uow() -> SqlRegistriesUnitOfWork:
+        return SqlRegistriesUnitOfWork(db)
+
+    scopes = {*DIRECTORY_SCOPES, *CONSENT_SCOPES, *EXCHANGE_SCOPES, *REGISTRIES_SCOPES}
     directory = DirectoryService(uow=directory_uow, clock=clock, scopes=scopes)
     consent_reader = SqlConsentReader(db)
     consent = ConsentService(uow=consent_uow, reader=consent_reader, clock=clock, signer=signer)
@@ -147,4 +153,5 @@ def bootstrap(
         consent=consent,
         consent_reader=consent_reader,
         exchange=exchange,
+        registries=RegistryService(uow=registries_uow, clock=clock),
     )

@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from baobab.kernel.errors import InvalidInput
 
-BLOCKS: tuple[str, ...] = ("directory", "consent", "exchange")
+BLOCKS: tuple[str, ...] = ("directory", "consent", "exchange", "registries")
 
 
 class UnsafeConfiguration(InvalidInput):

@@ -1,0 +1,1 @@
+"""Adapters of the registries block: SQL tables and store, migrations."""

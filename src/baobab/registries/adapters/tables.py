@@ -1,0 +1,141 @@
+"""The registries' tables (SQLAlchemy Core); the migration creates the same."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from baobab.infra.database import UtcDateTime
+
+metadata = MetaData()
+BIG = BigInteger().with_variant(Integer, "sqlite")
+
+registries = Table(
+    "registries_registries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(63), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("head_sequence", BIG, nullable=False),
+    Column("head_hash", String(64), nullable=False),
+    # changes with every published version: a process may keep the versions it read under it
+    Column("definition_hash", String(64), nullable=False),
+)
+
+versions = Table(
+    "registries_versions",
+    metadata,
+    Column("registry_id", Integer, ForeignKey("registries_registries.id"), primary_key=True),
+    Column("version", String(20), primary_key=True),
+    Column("ordinal", Integer, nullable=False),
+    Column("schema", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(300), nullable=False),
+)
+
+records = Table(
+    "registries_records",
+    metadata,
+    Column("registry_id", Integer, primary_key=True),
+    Column("record_id", String(256), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("schema_version", String(20), nullable=False),
+    Column("revision_seq", BIG, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+revisions = Table(
+    "registries_revisions",
+    metadata,
+    Column("registry_id", Integer, primary_key=True),
+    Column("sequence", BIG, primary_key=True, autoincrement=False),
+    Column("record_id", String(256), nullable=False),
+    Column("record_version", Integer, nullable=False),
+    Column("operation", String(10), nullable=False),
+    Column("schema_version", String(20), nullable=False),
+    Column("data", Text),
+    Column("actor", String(300), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("previous_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_registries_revisions_record", "registry_id", "record_id", "sequence"),
+)
+
+index = Table(
+    "registries_index",
+    metadata,
+    Column("registry_id", Integer, primary_key=True),
+    Column("record_id", String(256), primary_key=True),
+    Column("field", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+    Index("ix_registries_index_value", "registry_id", "field", "value", "record_id"),
+)
+
+unique = Table(
+    "registries_unique",
+    metadata,
+    Column("registry_id", Integer, primary_key=True),
+    Column("field", String(64), primary_key=True),
+    Column("value", String(256), primary_key=True),
+    Column("record_id", String(256), nullable=False),
+)
+
+rights = Table(
+    "registries_rights",
+    metadata,
+    Column("registry_id", Integer, primary_key=True),
+    Column("client_id", String(265), primary_key=True),
+    Column("operation", String(20), primary_key=True),
+    Column("granted_at", UtcDateTime, nullable=False),
+)
+
+disclosures = Table(
+    "registries_disclosures",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("registry_id", Integer, nullable=False),
+    Column("record_id", String(256), nullable=False),
+    Column("actor", String(300), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("operation", String(20), nullable=False),
+    Column("fields", String(2000), nullable=False),
+    Index("ix_registries_disclosures_record", "registry_id", "record_id", "id"),
+)
+
+RECORD_COLUMNS = (
+    "record_id",
+    "version",
+    "schema_version",
+    "revision_seq",
+    "deleted",
+    "created_at",
+    "updated_at",
+)
+REVISION_COLUMNS = (
+    "sequence",
+    "record_id",
+    "record_version",
+    "operation",
+    "schema_version",
+    "data",
+    "actor",
+    "at",
+    "reason",
+    "previous_hash",
+    "hash",
+)

@@ -1,0 +1,1 @@
+"""The example registry schemas shipped with Baobab (JSON files beside this module)."""

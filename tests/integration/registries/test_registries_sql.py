@@ -1,0 +1,272 @@
+"""The registries' store on SQLite and PostgreSQL: bulk import with a validation report,
+references between registries, search on the side index against a brute-force answer, export,
+and verification that catches a record changed behind the chain's back."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from baobab.bootstrap import Platform
+from baobab.registries import (
+    Caller,
+    RegistryService,
+    example_schema,
+    export_records,
+    import_records,
+    read_csv,
+    read_jsonl,
+    write_csv,
+    write_jsonl,
+)
+from baobab.registries.bulk import iter_rows
+from baobab.registries.domain import BrokenReference, ImportRejected, UnknownRecord
+from baobab.registries.examples import households
+from baobab.registries.schema import compile_schema
+from tests.integration.registries.conftest import OPERATOR
+from tests.support import START
+
+CODE, V = "social-registry", "1.0"
+
+
+def jsonl(records: list[dict[str, Any]]) -> list[str]:
+    return list(write_jsonl(records))
+
+
+def count(platform: Platform, table: str) -> int:
+    with platform.db.transaction() as c:
+        return int(c.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608
+
+
+def test_import_all_or_nothing_reports_every_bad_row(
+    social: RegistryService, wired: Platform
+) -> None:
+    good = list(households(30))
+    rows = [*good[:10], {**good[10], "size": 0}, good[11], {**good[12], "colour": "red"}]
+    rows += [good[0], *good[13:20], {**good[20], "head_identity": good[1]["head_identity"]}]
+    lines = jsonl(rows)
+    lines.insert(5, "{not json\n")
+    with pytest.raises(ImportRejected) as refused:
+        import_records(social, OPERATOR, CODE, V, read_jsonl(lines))
+    report = refused.value.extra["report"]
+    assert report["imported"] == 0
+    assert report["rows"] == len(rows) + 1
+    assert {(v["row"], v["field"]) for v in report["violations"]} == {
+        (6, ""),  # the line that is not JSON
+        (12, "size"),
+        (14, "colour"),
+        (15, "household_id"),  # row 1 again: the same id
+        (15, "head_identity"),  # and the same unique value
+        (23, "head_identity"),  # the same unique value as row 3
+    }
+    assert count(wired, "registries_records") == 0
+    assert count(wired, "registries_revisions") == 0
+    assert social.verify(OPERATOR, CODE).intact
+
+
+def test_import_partial_keeps_good_rows_and_checks_the_registry(
+    social: RegistryService, wired: Platform
+) -> None:
+    first = import_records(social, OPERATOR, CODE, V, iter_rows(households(50)))
+    assert (first.rows, first.imported, first.violations) == (50, 50, [])
+    again = list(households(55))  # 50 already there, 5 new
+    clash = {**next(households(1, start=900)), "head_identity": again[0]["head_identity"]}
+    report = import_records(
+        social, OPERATOR, CODE, V, iter_rows([*again[1:], clash]), all_or_nothing=False
+    )
+    assert report.imported == 5
+    assert report.rejected_rows == 50
+    assert {v.reason for v in report.violations} == {
+        "exists in the registry",
+        "value held by another record",
+    }
+    page = social.search(OPERATOR, CODE, V, filters={}, page=1, page_size=1)
+    assert page.count == 55
+    verdict = social.verify(OPERATOR, CODE)
+    assert verdict.intact
+    assert verdict.revisions == 55
+
+
+def test_csv_round_trip(social: RegistryService) -> None:
+    schema = compile_schema(social.get_registry(CODE).current.schema_text)
+    records = list(households(20))
+    fields = sorted(schema.fields)
+    csv_text = "".join(write_csv(records, fields))
+    report = import_records(social, OPERATOR, CODE, V, read_csv(io.StringIO(csv_text), schema))
+    assert report.imported == 20
+    exported: list[Mapping[str, Any]] = []
+    assert export_records(social, OPERATOR, CODE, V, exported.append) == 20
+    assert sorted(exported, key=lambda d: d["household_id"]) == records
+    header, row = list(csv.reader(io.StringIO(csv_text)))[:2]
+    row[header.index("size")] = "many"
+    out = io.StringIO()
+    csv.writer(out).writerows([header, row])
+    bad_csv = out.getvalue()
+    with pytest.raises(ImportRejected) as refused:
+        import_records(social, OPERATOR, CODE, V, read_csv(io.StringIO(bad_csv), schema))
+    assert refused.value.extra["report"]["violations"][0] == {
+        "field": "size",
+        "reason": "expected integer, got 'many'",
+        "row": 1,
+    }
+
+
+def test_search_agrees_with_brute_force(social: RegistryService) -> None:
+    records = list(households(300, seed=11))
+    import_records(social, OPERATOR, CODE, V, iter_rows(records))  # one bulk slice
+    stored = social.read(OPERATOR, CODE, V, {"household_id": records[7]["household_id"]})
+    assert (stored.created_at, stored.updated_at, stored.deleted) == (START, START, False)
+    for district in ("Kati", "Mto", "Jua"):
+        expected = sorted(
+            (r for r in records if r["district"] == district),
+            key=lambda r: (-r["poverty_score"], r["household_id"]),
+        )
+        found: list[Mapping[str, Any]] = []
+        page = 1
+        while True:
+            got = social.search(
+                OPERATOR,
+                CODE,
+                V,
+                filters={"district": district},
+                ordering="-poverty_score",
+                page=page,
+                page_size=17,
+            )
+            found.extend(r.data for r in got.records)
+            if page * 17 >= got.count:
+                break
+            page += 1
+        assert got.count == len(expected)
+        assert [r["poverty_score"] for r in found] == [r["poverty_score"] for r in expected]
+    both = social.search(
+        OPERATOR, CODE, V, filters={"region": "Central", "village": "Kati-07"}, page_size=100
+    )
+    assert {r.record_id for r in both.records} == {
+        r["household_id"] for r in records if r["region"] == "Central" and r["village"] == "Kati-07"
+    }
+    ascending = social.search(OPERATOR, CODE, V, filters={}, ordering="poverty_score", page_size=5)
+    assert [r.data["poverty_score"] for r in ascending.records] == sorted(
+        r["poverty_score"] for r in records
+    )[:5]
+
+
+def test_references_between_registries(social: RegistryService) -> None:
+    social.define(
+        OPERATOR,
+        code="beneficiary-registry",
+        version="1.0",
+        schema=example_schema("beneficiary-registry"),
+    )
+    import_records(social, OPERATOR, CODE, V, iter_rows(households(3)))
+    enrolment = {
+        "beneficiary_id": "BN-00000001",
+        "household_id": "HH-00000002",
+        "programme": "cash-transfer",
+        "status": "enrolled",
+        "enrolled_on": "2026-01-10",
+        "entitlement": {"amount_minor": 2500000, "currency": "TZS"},
+    }
+    social.create(OPERATOR, "beneficiary-registry", "1.0", enrolment)
+    with pytest.raises(BrokenReference):
+        social.create(
+            OPERATOR,
+            "beneficiary-registry",
+            "1.0",
+            {**enrolment, "beneficiary_id": "BN-00000002", "household_id": "HH-00000077"},
+        )
+    social.delete(OPERATOR, CODE, V, "HH-00000003", expected_version=1, reason="duplicate")
+    with pytest.raises(ImportRejected) as refused:
+        import_records(
+            social,
+            OPERATOR,
+            "beneficiary-registry",
+            "1.0",
+            iter_rows(
+                [{**enrolment, "beneficiary_id": "BN-00000003", "household_id": "HH-00000003"}]
+            ),
+        )
+    assert refused.value.extra["report"]["violations"][0]["field"] == "household_id"
+
+
+def test_a_record_changed_behind_the_chain_is_detected(
+    social: RegistryService, wired: Platform
+) -> None:
+    import_records(social, OPERATOR, CODE, V, iter_rows(households(5)))
+    social.update(
+        OPERATOR,
+        CODE,
+        V,
+        {"household_id": "HH-00000004"},
+        {"size": 2},
+        expected_version=1,
+        reason="visit",
+    )
+    assert social.verify(OPERATOR, CODE).intact
+    with wired.db.transaction() as c:  # point the record back at its first revision
+        c.execute(
+            text(
+                "UPDATE registries_records SET revision_seq = 4, version = 1 "
+                "WHERE record_id = 'HH-00000004'"
+            )
+        )
+    verdict = social.verify(OPERATOR, CODE)
+    assert not verdict.intact
+    assert verdict.reason == "record HH-00000004 does not match its newest revision"
+    with wired.db.transaction() as c:
+        c.execute(text("DELETE FROM registries_revisions WHERE sequence = 6"))
+    assert social.verify(OPERATOR, CODE).reason == "revisions after 5 were removed"
+
+
+def test_deleted_records_leave_search_and_keep_history(social: RegistryService) -> None:
+    import_records(social, OPERATOR, CODE, V, iter_rows(households(4)))
+    target = social.read(OPERATOR, CODE, V, {"household_id": "HH-00000001"})
+    social.delete(OPERATOR, CODE, V, "HH-00000001", expected_version=1, reason="died")
+    assert not social.exists(OPERATOR, CODE, V, {"village": target.data["village"]}) or (
+        social.search(OPERATOR, CODE, V, filters={"village": target.data["village"]}).count
+        == sum(1 for r in households(4) if r["village"] == target.data["village"]) - 1
+    )
+    with pytest.raises(UnknownRecord):
+        social.read_value(OPERATOR, CODE, V, "HH-00000001", "size")
+    history = social.history(OPERATOR, CODE, "HH-00000001")
+    assert [(h.change, h.reason) for h in history] == [
+        ("create", "bulk import"),
+        ("delete", "died"),
+    ]
+    assert history[-1].data is None
+    # the freed unique value may be taken by a new record
+    social.create(
+        OPERATOR,
+        CODE,
+        V,
+        {**next(households(1, start=50)), "head_identity": target.data["head_identity"]},
+    )
+    lines = list(write_jsonl([{"a": 1}]))
+    assert json.loads(lines[0]) == {"a": 1}
+
+
+def test_refusals_are_audited(social: RegistryService, wired: Platform) -> None:
+    stranger = Caller("DEV/GOV/MOH/stranger")
+    with pytest.raises(Exception, match="no right"):
+        social.exists(stranger, CODE, V, {"district": "Kati"})
+    with wired.db.transaction() as c:
+        actions = c.execute(text("SELECT action, outcome FROM audit_log ORDER BY sequence")).all()
+    assert ("registries.access_refused", "refused") in [tuple(a) for a in actions]
+
+
+def test_a_large_export_logs_while_it_streams(social: RegistryService) -> None:
+    import_records(social, OPERATOR, CODE, V, iter_rows(households(1200)))
+    seen: list[str] = []
+    assert (
+        export_records(social, OPERATOR, CODE, V, lambda d: seen.append(d["household_id"])) == 1200
+    )
+    assert seen == sorted(seen)
+    logged = social.disclosures(OPERATOR, CODE, limit=5000)
+    assert len(logged) == 1200
+    assert {d.operation for d in logged} == {"export"}
