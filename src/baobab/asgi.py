@@ -13,6 +13,7 @@ from baobab.consent import api as consent_api
 from baobab.directory import api as directory_api
 from baobab.exchange import api as exchange_api
 from baobab.exchange.adapters.metrics import register_metrics
+from baobab.identity import api as identity_api
 from baobab.infra.http import audit_api
 from baobab.infra.http.app import create_http_app
 from baobab.infra.settings import BLOCKS, Settings
@@ -39,6 +40,13 @@ def routers_of(platform: Platform) -> dict[str, APIRouter]:
             pubsub=platform.exchange.pubsub,
         ),
         "registries": registries_api.build_router(registries=platform.registries),
+        "identity": identity_api.build_router(
+            enrolment=platform.identity.enrolment,
+            identities=platform.identity.identities,
+            authentication=platform.identity.authentication,
+            profiles=platform.identity.profiles,
+            outbox=platform.identity.outbox,
+        ),
         "audit": audit_api.build_router(platform.db),
     }
 
@@ -59,6 +67,7 @@ def create_app(
         verifier=platform.verifier,
         check_ready=platform.check_ready,
         registry=metrics,
+        on_shutdown=[platform.exchange.gateway.aclose],
     )
     app.state.platform = platform
     return app

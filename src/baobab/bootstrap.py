@@ -24,10 +24,14 @@ from baobab.exchange import (
     ServiceCatalog,
     ServiceRegistry,
 )
-from baobab.exchange.adapters.consent import InProcessConsent
+from baobab.exchange.adapters.consent import InProcessConsent as ConsentForExchange
 from baobab.exchange.adapters.h11_client import H11ProviderClient
 from baobab.exchange.adapters.sql import SqlExchangeUnitOfWork
 from baobab.exchange.pubsub import PubSub
+from baobab.identity import IDENTITY_SCOPES
+from baobab.identity.adapters.consent import InProcessConsent as ConsentForIdentity
+from baobab.identity.adapters.messaging import ChannelRouter, SmsGateway, SmtpMailer
+from baobab.identity.adapters.wiring import IdentityBlock, assemble
 from baobab.infra import migrate
 from baobab.infra.database import Database
 from baobab.infra.keys import load_instance_signer
@@ -72,6 +76,7 @@ class Platform:
     consent_reader: SqlConsentReader
     exchange: Exchange
     registries: RegistryService
+    identity: IdentityBlock
 
     def check_ready(self) -> None:
         """Raise unless the database answers and its schema is current."""
@@ -80,6 +85,7 @@ class Platform:
             raise SchemaNotCurrent("run `baobab db upgrade`")
 
     def close(self) -> None:
+        self.identity.close()
         self.consent_reader.close()
         self.db.dispose()
 
@@ -115,7 +121,13 @@ def bootstrap(
     def registries_uow() -> SqlRegistriesUnitOfWork:
         return SqlRegistriesUnitOfWork(db)
 
-    scopes = {*DIRECTORY_SCOPES, *CONSENT_SCOPES, *EXCHANGE_SCOPES, *REGISTRIES_SCOPES}
+    scopes = {
+        *DIRECTORY_SCOPES,
+        *CONSENT_SCOPES,
+        *EXCHANGE_SCOPES,
+        *REGISTRIES_SCOPES,
+        *IDENTITY_SCOPES,
+    }
     directory = DirectoryService(uow=directory_uow, clock=clock, scopes=scopes)
     consent_reader = SqlConsentReader(db)
     consent = ConsentService(uow=consent_uow, reader=consent_reader, clock=clock, signer=signer)
@@ -128,7 +140,7 @@ def bootstrap(
         keys=directory,
         provider=H11ProviderClient(),
         log=log,
-        consent=InProcessConsent(consent),
+        consent=ConsentForExchange(consent),
         signer=signer,
         clock=clock,
         observers=[monitor],
@@ -154,4 +166,41 @@ def bootstrap(
         consent_reader=consent_reader,
         exchange=exchange,
         registries=RegistryService(uow=registries_uow, clock=clock),
+        identity=assemble(
+            db=db,
+            clock=clock,
+            signer=signer,
+            keys=directory,
+            consent=ConsentForIdentity(consent),
+            profile=settings.identity_profile,
+            keystore_file=settings.identity_keystore_file,
+            data_dir=settings.data_dir,
+            production=settings.environment == "production",
+            issuer=settings.public_url.rstrip("/") + "/identity",
+            messenger=_messenger(settings),
+        ),
     )
+
+
+def _messenger(settings: Settings) -> ChannelRouter | None:
+    """The configured SMS and e-mail channels for one-time passwords; None in development (the
+    identity block then keeps messages in its readable outbox)."""
+    channels: dict[str, SmsGateway | SmtpMailer] = {}
+    if settings.identity_sms_gateway_url and settings.identity_sms_api_key:
+        channels["sms"] = SmsGateway(
+            settings.identity_sms_gateway_url,
+            api_key=settings.identity_sms_api_key.get_secret_value(),
+        )
+    if settings.identity_smtp_host and settings.identity_smtp_sender:
+        channels["email"] = SmtpMailer(
+            host=settings.identity_smtp_host,
+            port=settings.identity_smtp_port,
+            sender=settings.identity_smtp_sender,
+            user=settings.identity_smtp_user or "",
+            password=(
+                settings.identity_smtp_password.get_secret_value()
+                if settings.identity_smtp_password
+                else ""
+            ),
+        )
+    return ChannelRouter(dict(channels)) if channels else None

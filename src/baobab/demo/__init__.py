@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from baobab.demo import consent, exchange, foundation, registries
+from baobab.demo import consent, exchange, foundation, identity, registries
 from baobab.demo.stack import free_port, running_stack
 from baobab.demo.story import Story
 from baobab.infra.settings import Settings
@@ -29,6 +29,7 @@ def run(console: Console, *, keep: bool = False) -> int:
         with running_stack(settings) as platform:
             foundation.chapter(story, platform)
             consent.chapter(story, platform)
+            identity.chapter(story, platform)
             exchange.chapter(story, platform)
             registries.chapter(story, platform)
     finally:

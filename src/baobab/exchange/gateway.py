@@ -190,6 +190,10 @@ class Gateway:
         self._decisions = _TtlCache(self.limits.decision_ttl, monotonic)
         self._provider_keys = _TtlCache(self.limits.decision_ttl, monotonic)
 
+    async def aclose(self) -> None:
+        """Close the provider connections this gateway pools (at the app's shutdown)."""
+        await self._provider.aclose()
+
     async def exchange(self, call: ConsumerCall) -> GatewayAnswer:
         """Mediate one call; never raises for a refusal, answers it (logged) instead."""
         started = time.perf_counter()

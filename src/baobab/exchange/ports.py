@@ -165,6 +165,10 @@ class ProviderClient(Protocol):
         self, request: ProviderRequest, *, timeout: float, max_body: int
     ) -> ProviderResponse: ...
 
+    async def aclose(self) -> None:
+        """Close pooled connections; they belong to the event loop that is ending."""
+        ...
+
 
 # --- consent --------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ row also catches entries cut from the end.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -81,30 +81,44 @@ class SqlAuditTrail:
         self._connection = connection
 
     def append(self, event: AuditEvent, *, at: datetime) -> None:
+        self.append_many([(event, at)])
+
+    def append_many(self, events: Sequence[tuple[AuditEvent, datetime]]) -> None:
+        """Append ``events`` in order in three statements, whatever their number: the head row
+        is advanced once (its row lock orders concurrent writers), the hashes are chained here
+        and the entries go in as one multi-row insert."""
+        if not events:
+            return
         head = self._connection.execute(
             update(audit_head)
             .where(audit_head.c.id == 1)
-            .values(sequence=audit_head.c.sequence + 1)
+            .values(sequence=audit_head.c.sequence + len(events))
             .returning(audit_head.c.sequence, audit_head.c.hash)
         ).one()
-        sequence, previous = head.sequence, head.hash
-        at_text = at.isoformat()
-        payload = _payload(sequence, at_text, event)
-        digest = link_hash(previous, payload)
-        self._connection.execute(
-            insert(audit_log).values(
-                sequence=sequence,
-                at=at_text,
-                action=event.action,
-                actor=event.actor,
-                subject=event.subject,
-                outcome=event.outcome,
-                details=json.dumps(dict(event.details), sort_keys=True),
-                previous_hash=previous,
-                hash=digest,
+        sequence, previous = head.sequence - len(events), head.hash
+        rows = []
+        for event, at in events:
+            sequence += 1
+            at_text = at.isoformat()
+            digest = link_hash(previous, _payload(sequence, at_text, event))
+            rows.append(
+                {
+                    "sequence": sequence,
+                    "at": at_text,
+                    "action": event.action,
+                    "actor": event.actor,
+                    "subject": event.subject,
+                    "outcome": event.outcome,
+                    "details": json.dumps(dict(event.details), sort_keys=True),
+                    "previous_hash": previous,
+                    "hash": digest,
+                }
             )
+            previous = digest
+        self._connection.execute(insert(audit_log), rows)
+        self._connection.execute(
+            update(audit_head).where(audit_head.c.id == 1).values(hash=previous)
         )
-        self._connection.execute(update(audit_head).where(audit_head.c.id == 1).values(hash=digest))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from baobab.kernel.errors import InvalidInput
 
-BLOCKS: tuple[str, ...] = ("directory", "consent", "exchange", "registries")
+BLOCKS: tuple[str, ...] = ("directory", "consent", "exchange", "registries", "identity")
 
 
 class UnsafeConfiguration(InvalidInput):
@@ -42,6 +42,22 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
     client_assertion_max_lifetime_seconds: int = Field(default=300, ge=30, le=3600)
     clock_skew_seconds: int = Field(default=30, ge=0, le=300)
+    identity_profile: str = Field(
+        default="example-a",
+        pattern=r"^[a-z0-9][a-z0-9-]{0,63}(@[1-9][0-9]*)?$",
+        description="The country's ID schema profile, optionally pinned to a version (name@2)",
+    )
+    identity_keystore_file: Path | None = Field(
+        default=None,
+        description="AES-256 keys and token secret of the identity block; generated in development",
+    )
+    identity_sms_gateway_url: str | None = None
+    identity_sms_api_key: SecretStr | None = None
+    identity_smtp_host: str | None = None
+    identity_smtp_port: int = Field(default=587, ge=1, le=65535)
+    identity_smtp_sender: str | None = None
+    identity_smtp_user: str | None = None
+    identity_smtp_password: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -56,6 +72,8 @@ class Settings(BaseSettings):
             raise UnsafeConfiguration("production needs BAOBAB_DATABASE_URL pointing at PostgreSQL")
         if not self.public_url.startswith("https://"):
             raise UnsafeConfiguration("production needs an https:// BAOBAB_PUBLIC_URL")
+        if self.identity_keystore_file is None:
+            raise UnsafeConfiguration("production needs BAOBAB_IDENTITY_KEYSTORE_FILE")
         return self
 
     @property

@@ -173,6 +173,7 @@ class ScriptedProvider:
         self.extra_headers: dict[str, str] = {}
         self.failure: Exception | None = None
         self.sign: Callable[[ProviderRequest, int, bytes], dict[str, str]] | None = None
+        self.closed = False
 
     async def send(
         self, request: ProviderRequest, *, timeout: float, max_body: int
@@ -185,3 +186,6 @@ class ScriptedProvider:
             headers.update(self.sign(request, self.status, self.body))
         headers.update(self.extra_headers)
         return ProviderResponse(self.status, headers, self.body)
+
+    async def aclose(self) -> None:
+        self.closed = True

@@ -16,6 +16,7 @@ PRODUCTION = {
     "environment": "production",
     "database_url": "postgresql://baobab@db/baobab",
     "public_url": "https://baobab.example",
+    "identity_keystore_file": "/etc/baobab/identity.json",
 }
 
 
@@ -42,12 +43,18 @@ def test_settings_come_from_baobab_variables(monkeypatch: pytest.MonkeyPatch) ->
         ({"database_url": None}, "PostgreSQL"),
         ({"database_url": "sqlite:///prod.db"}, "PostgreSQL"),
         ({"public_url": "http://baobab.example"}, "https://"),
+        ({"identity_keystore_file": None}, "BAOBAB_IDENTITY_KEYSTORE_FILE"),
     ],
 )
 def test_production_refuses_unsafe_settings(
     changes: dict[str, object], message: str, tmp_path: Path
 ) -> None:
-    values = {**PRODUCTION, "signing_key_file": tmp_path / "key.jwk", **changes}
+    values = {
+        **PRODUCTION,
+        "signing_key_file": tmp_path / "key.jwk",
+        "identity_keystore_file": tmp_path / "identity.json",
+        **changes,
+    }
     with pytest.raises((UnsafeConfiguration, ValidationError), match=message):
         Settings(**values)  # type: ignore[arg-type]
 

@@ -6,7 +6,8 @@ here, so every route knows its full path template; metrics and logs name routes 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -25,9 +26,19 @@ def create_http_app(
     verifier: TokenVerifier,
     check_ready: Callable[[], None],
     registry: CollectorRegistry | None = None,
+    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> FastAPI:
-    """Build the app. ``check_ready`` raises a Baobab error when the app cannot serve yet."""
+    """Build the app. ``check_ready`` raises a Baobab error when the app cannot serve yet;
+    ``on_shutdown`` runs when the server stops (closing what belongs to its event loop)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        for close in on_shutdown:
+            await close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title=title,
         version=version,
         description="Baobab: foundational digital public infrastructure. "

@@ -1,0 +1,200 @@
+"""Identity commands: `baobab identity profiles|enrol|review|lock|unlock|outbox`."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from baobab.cli.console import actor, console, errors, platform
+from baobab.directory import ClientId
+from baobab.identity import ReviewDecision
+from baobab.kernel.errors import BaobabError
+from baobab.kernel.signing import Signer
+
+identity_app = typer.Typer(
+    help="The population register: profiles, enrolment, review queue, locks, outbox.",
+    no_args_is_help=True,
+)
+review_app = typer.Typer(
+    help="The manual review queue of possible duplicates.", no_args_is_help=True
+)
+identity_app.add_typer(review_app, name="review")
+
+
+@identity_app.command("profiles")
+def identity_profiles(
+    show: Annotated[str | None, typer.Option(help="Print this profile, e.g. example-a@2")] = None,
+) -> None:
+    """List the ID schema profiles shipped, the active one marked; or print one."""
+    with platform() as built:
+        profiles = built.identity.profiles
+        if show is not None:
+            console.print_json(json.dumps(profiles.get(show).document))
+            return
+        table = Table("profile", "country", "UIN digits", "required", "used for matching")
+        for profile in profiles.all():
+            mark = " (active)" if profile is profiles.active else ""
+            table.add_row(
+                profile.ref + mark,
+                profile.country,
+                str(profile.uin_policy.length),
+                ", ".join(profile.tagged("required")),
+                ", ".join(profile.tagged("used-for-matching")),
+            )
+        console.print(table)
+
+
+@identity_app.command("enrol")
+def identity_enrol(
+    packets: Annotated[Path, typer.Argument(help="JSON Lines file: one enrolment packet a line")],
+    agency: Annotated[
+        str, typer.Option("--as", help="The enrolling subsystem, CLASS/MEMBER/SUBSYSTEM")
+    ],
+    key: Annotated[Path, typer.Option(help="The subsystem's private JWK file (it signs)")],
+) -> None:
+    """Sign each packet with the agency's key and submit it; print what became of them."""
+    signer = Signer(json.loads(key.read_text()))
+    outcomes: Counter[str] = Counter()
+    failed = 0
+    with platform() as built:
+        instance = built.settings.instance
+        caller = str(ClientId.parse(agency if agency.count("/") == 3 else f"{instance}/{agency}"))
+        with packets.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    enrolment = built.identity.enrolment.submit(
+                        caller=caller, signed_packet=signer.encode(json.loads(line))
+                    )
+                except (BaobabError, ValueError) as exc:
+                    failed += 1
+                    code = getattr(exc, "code", "identity.malformed_packet")
+                    errors.print(f"line {number}: [red]{code}[/red] {exc}")
+                    continue
+                outcomes[enrolment.state.value] += 1
+    table = Table("outcome", "packets")
+    for state, count in sorted(outcomes.items()):
+        table.add_row(state, str(count))
+    if failed:
+        table.add_row("refused", str(failed))
+    console.print(table)
+    if failed:
+        raise typer.Exit(1)
+
+
+@review_app.command("list")
+def review_list(
+    everything: Annotated[bool, typer.Option("--all", help="Decided cases too")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many")] = 100,
+) -> None:
+    """Cases waiting for an officer (oldest first)."""
+    with platform() as built:
+        cases = built.identity.enrolment.review_queue(open_only=not everything, limit=limit)
+        table = Table("case", "packet", "opened", "candidates", "decision")
+        for case in cases:
+            best = ", ".join(f"{c.uin} ({c.score:.1f})" for c in case.candidates[:3])
+            table.add_row(
+                case.case_id,
+                case.packet_id,
+                case.opened_at.isoformat(timespec="seconds"),
+                best,
+                case.decision.value if case.decision else "",
+            )
+        console.print(table)
+
+
+@review_app.command("show")
+def review_show(case_id: Annotated[str, typer.Argument(help="The case id")]) -> None:
+    """The packet beside each candidate, field by field (the viewing is audited)."""
+    with platform() as built:
+        view = built.identity.enrolment.show_case(actor=actor(), case_id=case_id)
+        for candidate, attributes in view.candidates:
+            table = Table(
+                "field",
+                "packet",
+                f"UIN {candidate.uin}",
+                "comparison",
+                title=f"score {candidate.score:.1f} ({candidate.outcome.value})",
+            )
+            for name in sorted(set(view.packet) | set(attributes)):
+                table.add_row(
+                    name,
+                    json.dumps(view.packet.get(name), ensure_ascii=False),
+                    json.dumps(attributes.get(name), ensure_ascii=False),
+                    candidate.field_levels.get(name, ""),
+                )
+            console.print(table)
+
+
+@review_app.command("decide")
+def review_decide(
+    case_id: Annotated[str, typer.Argument(help="The case id")],
+    decision: Annotated[ReviewDecision, typer.Option(help="distinct, duplicate or reject")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit log)")],
+    duplicate_of: Annotated[str | None, typer.Option(help="The candidate UIN")] = None,
+) -> None:
+    """Settle a case."""
+    with platform() as built:
+        enrolment = built.identity.enrolment.decide(
+            actor=actor(),
+            case_id=case_id,
+            decision=decision,
+            duplicate_of=duplicate_of,
+            reason=reason,
+        )
+        result = enrolment.uin or enrolment.duplicate_of or enrolment.reason or ""
+        console.print(f"packet {enrolment.packet_id}: {enrolment.state.value} {result}")
+
+
+def _set_locked(uin: str, reason: str, *, locked: bool) -> None:
+    with platform() as built:
+        identity = built.identity.identities.set_locked(
+            actor=actor(), uin=uin, locked=locked, reason=reason
+        )
+        console.print(f"identity {identity.status.value}")
+
+
+@identity_app.command("lock")
+def identity_lock(
+    uin: Annotated[str, typer.Argument(help="The UIN")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit log)")],
+) -> None:
+    """Lock an identity: no authentication succeeds until it is unlocked."""
+    _set_locked(uin, reason, locked=True)
+
+
+@identity_app.command("unlock")
+def identity_unlock(
+    uin: Annotated[str, typer.Argument(help="The UIN")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit log)")],
+) -> None:
+    """Unlock an identity."""
+    _set_locked(uin, reason, locked=False)
+
+
+@identity_app.command("outbox")
+def identity_outbox(
+    address: Annotated[str | None, typer.Option(help="Only messages to this address")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first")] = 20,
+) -> None:
+    """Development only: the SMS and e-mails that would have been sent."""
+    with platform() as built:
+        outbox = built.identity.outbox
+        if outbox is None:
+            errors.print("[red]error[/red] no development outbox: messages are really sent")
+            raise typer.Exit(1)
+        table = Table("at", "channel", "to", "text")
+        for message in outbox.messages(address=address, limit=limit):
+            table.add_row(
+                message.created_at.isoformat(timespec="seconds"),
+                message.channel,
+                message.address,
+                message.text,
+            )
+        console.print(table)

@@ -1,0 +1,132 @@
+"""Identity: the population register.
+
+Signed enrolment packets move through ``received -> checked -> deduplicating -> issued |
+duplicate | in_review | rejected`` against a country's ID schema profile; demographic
+deduplication (:mod:`baobab.identity.matching`, behind the :class:`DuplicateFinder` port) catches
+people already registered and sends doubtful cases to a manual review queue. People get a UIN
+(random, Verhoeff-checked), virtual IDs and, at each relying party, a partner token instead of
+the UIN. Relying parties authenticate people (demographics and/or OTP) and receive signed eKYC
+when the person consented (:class:`ConsentCheck`).
+"""
+
+from baobab.identity.authentication import (
+    AttributeNotAllowed,
+    AuthenticationFailed,
+    AuthenticationService,
+    AuthResult,
+    ConsentMissing,
+    Ekyc,
+    NoFactor,
+    OtpFactor,
+    OtpSent,
+    Partner,
+)
+from baobab.identity.domain import (
+    BadPacketSignature,
+    BiometricsMissing,
+    DuplicateCandidate,
+    Enrolment,
+    Identity,
+    IdentityLocked,
+    IdentityStatus,
+    IdentityVersion,
+    ImpossibleDate,
+    MalformedPacket,
+    MatchOutcome,
+    PacketConflict,
+    PacketKind,
+    PacketState,
+    ReviewCase,
+    ReviewDecision,
+    SchemaViolation,
+    UnknownField,
+    UnknownIdentity,
+    UnknownPacket,
+    UnknownReviewCase,
+    UnknownVid,
+    Vid,
+    VidExpired,
+    VidKind,
+    VidRevoked,
+    VidUsed,
+)
+from baobab.identity.lifecycle import IdentityService
+from baobab.identity.numbers import UIN_POLICY, VID_POLICY, NumberPolicy, partner_token
+from baobab.identity.otp import (
+    OtpAttemptsExhausted,
+    OtpExpired,
+    OtpLockedOut,
+    OtpPolicy,
+    OtpUsed,
+    RateLimited,
+)
+from baobab.identity.ports import (
+    AuthenticationJournal,
+    ConsentCheck,
+    DuplicateFinder,
+    KeyDirectory,
+    Messenger,
+)
+from baobab.identity.schema import Profile, ProfileCatalogue
+from baobab.identity.services import IDENTITY_SCOPES, CaseView, EnrolmentService
+
+__all__ = [
+    "IDENTITY_SCOPES",
+    "UIN_POLICY",
+    "VID_POLICY",
+    "AttributeNotAllowed",
+    "AuthResult",
+    "AuthenticationFailed",
+    "AuthenticationJournal",
+    "AuthenticationService",
+    "BadPacketSignature",
+    "BiometricsMissing",
+    "CaseView",
+    "ConsentCheck",
+    "ConsentMissing",
+    "DuplicateCandidate",
+    "DuplicateFinder",
+    "Ekyc",
+    "Enrolment",
+    "EnrolmentService",
+    "Identity",
+    "IdentityLocked",
+    "IdentityService",
+    "IdentityStatus",
+    "IdentityVersion",
+    "ImpossibleDate",
+    "KeyDirectory",
+    "MalformedPacket",
+    "MatchOutcome",
+    "Messenger",
+    "NoFactor",
+    "NumberPolicy",
+    "OtpAttemptsExhausted",
+    "OtpExpired",
+    "OtpFactor",
+    "OtpLockedOut",
+    "OtpPolicy",
+    "OtpSent",
+    "OtpUsed",
+    "PacketConflict",
+    "PacketKind",
+    "PacketState",
+    "Partner",
+    "Profile",
+    "ProfileCatalogue",
+    "RateLimited",
+    "ReviewCase",
+    "ReviewDecision",
+    "SchemaViolation",
+    "UnknownField",
+    "UnknownIdentity",
+    "UnknownPacket",
+    "UnknownReviewCase",
+    "UnknownVid",
+    "Vid",
+    "VidExpired",
+    "VidKind",
+    "VidRevoked",
+    "VidUsed",
+    "partner_token",
+]
