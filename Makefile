@@ -47,8 +47,10 @@ openapi: $(STAMP) ## Fail when a committed OpenAPI document differs from the cod
 lock: ## Re-pin every dependency (needs uv)
 	uv pip compile pyproject.toml requirements/build.in --python-version 3.11 --generate-hashes -o requirements/runtime.lock
 	uv pip compile pyproject.toml requirements/build.in --extra dev --python-version 3.11 --generate-hashes -o requirements/dev.lock
+	uv pip compile pyproject.toml requirements/build.in --extra dev --extra bench --python-version 3.11 --generate-hashes -o requirements/bench.lock
 
-bench: $(STAMP) ## Every benchmark in quick mode
+bench: $(STAMP) ## Install the benchmark peers (Splink, FEBRL), then every benchmark in quick mode
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/bench.lock
 	for b in bench/[a-z]*.py; do $(BIN)/python -m bench.$$(basename $$b .py) --quick || exit 1; done
 
 clean: ## Remove the virtual environment and local data

@@ -17,6 +17,7 @@ from baobab.identity import api as identity_api
 from baobab.infra.http import audit_api
 from baobab.infra.http.app import create_http_app
 from baobab.infra.settings import BLOCKS, Settings
+from baobab.ledger import api as ledger_api
 from baobab.registries import api as registries_api
 
 
@@ -47,6 +48,7 @@ def routers_of(platform: Platform) -> dict[str, APIRouter]:
             profiles=platform.identity.profiles,
             outbox=platform.identity.outbox,
         ),
+        "ledger": ledger_api.build_router(ledger=platform.ledger, batcher=platform.ledger_batcher),
         "audit": audit_api.build_router(platform.db),
     }
 

@@ -39,6 +39,8 @@ from baobab.infra.settings import BLOCKS, Settings
 from baobab.kernel.clock import Clock, SystemClock
 from baobab.kernel.errors import Unavailable
 from baobab.kernel.signing import Signer
+from baobab.ledger import LEDGER_SCOPES, LedgerService, TransferBatcher
+from baobab.ledger.adapters.sql import SqlLedgerStore
 from baobab.registries import REGISTRIES_SCOPES, RegistryService
 from baobab.registries.adapters.sql import SqlRegistriesUnitOfWork
 
@@ -77,6 +79,8 @@ class Platform:
     exchange: Exchange
     registries: RegistryService
     identity: IdentityBlock
+    ledger: LedgerService
+    ledger_batcher: TransferBatcher
 
     def check_ready(self) -> None:
         """Raise unless the database answers and its schema is current."""
@@ -85,6 +89,7 @@ class Platform:
             raise SchemaNotCurrent("run `baobab db upgrade`")
 
     def close(self) -> None:
+        self.ledger_batcher.close()
         self.identity.close()
         self.consent_reader.close()
         self.db.dispose()
@@ -127,6 +132,7 @@ def bootstrap(
         *EXCHANGE_SCOPES,
         *REGISTRIES_SCOPES,
         *IDENTITY_SCOPES,
+        *LEDGER_SCOPES,
     }
     directory = DirectoryService(uow=directory_uow, clock=clock, scopes=scopes)
     consent_reader = SqlConsentReader(db)
@@ -145,6 +151,7 @@ def bootstrap(
         clock=clock,
         observers=[monitor],
     )
+    ledger = LedgerService(SqlLedgerStore(db), clock)
     exchange = Exchange(
         registry=registry,
         log=log,
@@ -166,6 +173,8 @@ def bootstrap(
         consent_reader=consent_reader,
         exchange=exchange,
         registries=RegistryService(uow=registries_uow, clock=clock),
+        ledger=ledger,
+        ledger_batcher=TransferBatcher(ledger),
         identity=assemble(
             db=db,
             clock=clock,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from baobab.cli import consent, directory, exchange, identity, registries, system
+from baobab.cli import consent, directory, exchange, identity, ledger, registries, system
 
 app = typer.Typer(help="Baobab: foundational digital public infrastructure.", no_args_is_help=True)
 app.command()(system.serve)
@@ -20,6 +20,7 @@ app.add_typer(consent.consent_app, name="consent")
 app.add_typer(exchange.exchange_app, name="exchange")
 app.add_typer(registries.registries_app, name="registries")
 app.add_typer(identity.identity_app, name="identity")
+app.add_typer(ledger.ledger_app, name="ledger")
 
 
 def main() -> None:

@@ -14,7 +14,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from baobab.kernel.errors import InvalidInput
 
-BLOCKS: tuple[str, ...] = ("directory", "consent", "exchange", "registries", "identity")
+BLOCKS: tuple[str, ...] = (
+    "directory",
+    "consent",
+    "exchange",
+    "registries",
+    "identity",
+    "ledger",
+)
 
 
 class UnsafeConfiguration(InvalidInput):
