@@ -33,7 +33,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool, PoolProxiedConnection
 
@@ -48,7 +47,7 @@ from baobab.consent.domain import (
 )
 from baobab.consent.ports import BatchCheckState, CheckState
 from baobab.infra.audit import SqlAuditTrail
-from baobab.infra.database import Database, UtcDateTime
+from baobab.infra.database import Database, UtcDateTime, insert_new
 
 metadata = MetaData()
 
@@ -216,7 +215,7 @@ class SqlConsentStore:
             "organisation": individual.organisation,
             "created_at": individual.created_at,
         }
-        return self._insert_new(individuals, values)
+        return insert_new(self._c, individuals, values)
 
     def get_individual(self, token: str) -> Individual | None:
         row = self._c.execute(select(individuals).where(individuals.c.token == token)).first()
@@ -319,7 +318,7 @@ class SqlConsentStore:
                 "individual": record.individual,
                 "record_id": record.record_id,
             }
-            if not self._insert_new(records, {**key, **state}):
+            if not insert_new(self._c, records, {**key, **state}):
                 return False
         else:
             changed = self._c.execute(
@@ -396,15 +395,6 @@ class SqlConsentStore:
         if after is not None:
             query = query.where(records.c.record_id > after)
         return list(self._c.execute(query.order_by(records.c.record_id).limit(limit)).scalars())
-
-    def _insert_new(self, table: Table, values: dict[str, Any]) -> bool:
-        """Insert unless the primary key exists; True if inserted. Safe under concurrent inserts."""
-        dialect_insert = (
-            postgresql.insert if self._c.dialect.name == "postgresql" else sqlite.insert
-        )
-        statement = dialect_insert(table).values(**values).on_conflict_do_nothing()
-        inserted = self._c.execute(statement.returning(*table.primary_key.columns)).first()
-        return inserted is not None
 
 
 class SqlConsentUnitOfWork:

@@ -22,7 +22,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from baobab.directory.domain import (
     AccessRight,
@@ -36,7 +35,7 @@ from baobab.directory.domain import (
     Subsystem,
 )
 from baobab.infra.audit import SqlAuditTrail
-from baobab.infra.database import Database, UtcDateTime
+from baobab.infra.database import Database, UtcDateTime, insert_new
 
 metadata = MetaData()
 
@@ -149,7 +148,7 @@ class SqlDirectoryStore:
             "roles": ",".join(sorted(member.roles)),
             "created_at": member.created_at,
         }
-        return self._insert_new(members, values)
+        return insert_new(self._c, members, values)
 
     def list_members(self) -> Sequence[Member]:
         return [_member(r) for r in self._c.execute(select(members).order_by(members.c.member_id))]
@@ -167,7 +166,7 @@ class SqlDirectoryStore:
             "enabled": subsystem.enabled,
             "created_at": subsystem.created_at,
         }
-        return self._insert_new(subsystems, values)
+        return insert_new(self._c, subsystems, values)
 
     def save_subsystem(self, subsystem: Subsystem) -> None:
         self._c.execute(
@@ -207,7 +206,7 @@ class SqlDirectoryStore:
             "not_after": key.not_after,
             "revoked_at": key.revoked_at,
         }
-        return self._insert_new(keys, values)
+        return insert_new(self._c, keys, values)
 
     def save_key(self, key: PublicKey) -> None:
         self._c.execute(
@@ -232,7 +231,7 @@ class SqlDirectoryStore:
             "service_code": right.service.code,
             "granted_at": right.granted_at,
         }
-        return self._insert_new(access_rights, values)
+        return insert_new(self._c, access_rights, values)
 
     def remove_right(self, client_id: ClientId, service: ServiceRef) -> bool:
         result = self._c.execute(
@@ -252,23 +251,13 @@ class SqlDirectoryStore:
 
     def use_assertion(self, client_id: ClientId, jti: str, expires_at: datetime) -> bool:
         values = {"client_id": str(client_id), "jti": jti, "expires_at": expires_at}
-        return self._insert_new(used_assertions, values)
+        return insert_new(self._c, used_assertions, values)
 
     def forget_assertions(self, expired_before: datetime) -> int:
         result = self._c.execute(
             delete(used_assertions).where(used_assertions.c.expires_at < expired_before)
         )
         return result.rowcount
-
-    def _insert_new(self, table: Table, values: dict[str, Any]) -> bool:
-        """Insert unless the primary key exists; True if inserted. Safe under concurrent inserts."""
-        dialect_insert = (
-            postgresql.insert if self._c.dialect.name == "postgresql" else sqlite.insert
-        )
-        statement = dialect_insert(table).values(**values).on_conflict_do_nothing()
-        # rowcount is not reliable for a single-row insert on every driver; RETURNING is
-        inserted = self._c.execute(statement.returning(*table.primary_key.columns)).first()
-        return inserted is not None
 
 
 class SqlDirectoryUnitOfWork:

@@ -29,7 +29,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import NullPool
 
 from baobab.identity.adapters.crypto import FieldCipher
@@ -50,7 +49,7 @@ from baobab.identity.domain import (
 )
 from baobab.identity.otp import OtpChallenge
 from baobab.infra.audit import SqlAuditTrail
-from baobab.infra.database import Database, UtcDateTime
+from baobab.infra.database import Database, UtcDateTime, insert_new
 
 metadata = MetaData()
 
@@ -275,7 +274,7 @@ class SqlIdentityStore:
             "received_at": enrolment.transitions[0].at,
             **_enrolment_values(enrolment),
         }
-        return self._insert_new(packets, values)
+        return insert_new(self._c, packets, values)
 
     def save_enrolment(self, enrolment: Enrolment) -> None:
         self._c.execute(
@@ -309,7 +308,7 @@ class SqlIdentityStore:
             "created_at": identity.created_at,
             "updated_at": identity.updated_at,
         }
-        if not self._insert_new(identities, values):
+        if not insert_new(self._c, identities, values):
             return False
         self._add_history(identity)
         return True
@@ -423,7 +422,7 @@ class SqlIdentityStore:
             "revoked_at": vid.revoked_at,
             "used_at": vid.used_at,
         }
-        return self._insert_new(vids, values)
+        return insert_new(self._c, vids, values)
 
     def get_vid(self, vid: str, *, for_update: bool = False) -> Vid | None:
         query = select(vids).where(vids.c.vid == vid)
@@ -493,22 +492,13 @@ class SqlIdentityStore:
 
     def set_policy(self, partner: str, attributes: frozenset[str]) -> None:
         text = ",".join(sorted(attributes))
-        if not self._insert_new(policies, {"partner": partner, "attributes": text}):
+        if not insert_new(self._c, policies, {"partner": partner, "attributes": text}):
             self._c.execute(
                 update(policies).where(policies.c.partner == partner).values(attributes=text)
             )
 
     def get_policy(self, partner: str) -> frozenset[str] | None:
         return _policy(self._c, partner)
-
-    def _insert_new(self, table: Table, values: dict[str, Any]) -> bool:
-        """Insert unless the primary key exists; True if inserted. Safe under concurrent inserts."""
-        dialect_insert = (
-            postgresql.insert if self._c.dialect.name == "postgresql" else sqlite.insert
-        )
-        statement = dialect_insert(table).values(**values).on_conflict_do_nothing()
-        inserted = self._c.execute(statement.returning(*table.primary_key.columns)).first()
-        return inserted is not None
 
 
 def _policy(connection: Connection, partner: str) -> frozenset[str] | None:
