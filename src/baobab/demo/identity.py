@@ -70,6 +70,7 @@ class IdentityChapter:
         self.uin = ""
         self.token = ""
         self.agreement_id = ""
+        self.record_id = ""
 
     def close(self) -> None:
         for c in (self.agency, self.officer, self.bank):
@@ -258,7 +259,18 @@ class IdentityChapter:
             self.bank.call("POST", path, json={"channel": "mobile"}, headers=headers), 200
         )
         expect(record["state"] == "given", f"the record says {record['state']}")
+        self.record_id = record["id"]
         return "the person consents in the bank's app, under the bank's token for them"
+
+    def withdraw(self) -> str:
+        path = f"/consent/service/individual/record/consentrecord/{self.record_id}/"
+        headers = {"X-ConsentBB-IndividualId": self.token}
+        body = {"opt_in": False, "channel": "mobile"}
+        record = answer(self.bank.call("PUT", path, json=body, headers=headers), 200)
+        expect(record["state"] == "withdrawn", f"the record says {record['state']}")
+        refused = answer(self._ekyc(), 403)
+        expect(refused["code"] == "identity.consent_missing", f"refused with {refused['code']}")
+        return "withdrawn in the bank's app; the very next eKYC request is refused"
 
     def ekyc(self) -> str:
         body = answer(self._ekyc(), 200)
@@ -286,5 +298,6 @@ def chapter(story: Story, platform: Platform) -> None:
         story.step("eKYC without consent is refused", steps.ekyc_refused)
         story.step("The person consents", steps.consent)
         story.step("The bank receives signed eKYC", steps.ekyc)
+        story.step("The person withdraws; eKYC stops at once", steps.withdraw)
     finally:
         steps.close()
