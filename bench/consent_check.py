@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from baobab.bootstrap import Platform, bootstrap
 from baobab.consent import (
@@ -49,10 +48,10 @@ from baobab.consent import (
 from baobab.consent.adapters.sql import SqlConsentReader, SqlConsentUnitOfWork
 from baobab.infra import migrate
 from baobab.infra.audit import verify_audit
-from baobab.infra.database import Database, normalise_url
+from baobab.infra.database import Database
 from baobab.infra.settings import BLOCKS, Settings
 from baobab.kernel.hashchain import GENESIS
-from baobab.kernel.ids import new_id
+from bench.databases import postgres_database
 
 BENCH = "consent_check"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -110,22 +109,6 @@ def seeded_opt_in(i: int) -> bool:
 
 
 # --- set-up ----------------------------------------------------------------------------------
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    """A fresh, empty database ``baobab_bench_<random>``, dropped afterwards."""
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    name = f"baobab_bench_{new_id().replace('-', '')[-16:]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(normalise_url(admin_url)).set(database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @dataclass

@@ -50,14 +50,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from baobab.infra import migrate
-from baobab.infra.database import Database, normalise_url
+from baobab.infra.database import Database
 from baobab.infra.settings import BLOCKS
 from baobab.kernel.clock import SystemClock
-from baobab.kernel.ids import new_id
 from baobab.ledger import (
     AccountFlags,
     AccountKind,
@@ -70,6 +68,7 @@ from baobab.ledger import (
 from baobab.ledger.adapters.sql import SqlLedgerStore
 from baobab.ledger.adapters.tables import accounts, transfers
 from baobab.ledger.batcher import TransferBatcher
+from bench.databases import postgres_database
 
 BENCH = "ledger_core"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -147,22 +146,6 @@ def emit(case: str, metric: str, value: float, runs: int, **extra: float | str) 
 
 
 # --- set-up ----------------------------------------------------------------------------------
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    """A fresh, empty database ``baobab_bench_<random>``, dropped afterwards."""
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    name = f"baobab_bench_{new_id().replace('-', '')[-16:]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(normalise_url(admin_url)).set(database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 class Ledger:

@@ -44,8 +44,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from baobab.bootstrap import Platform, bootstrap
 from baobab.directory import (
@@ -60,9 +58,8 @@ from baobab.directory import (
 )
 from baobab.directory.adapters.sql import SqlDirectoryUnitOfWork
 from baobab.infra import migrate
-from baobab.infra.database import Database, normalise_url
+from baobab.infra.database import Database
 from baobab.infra.settings import Settings
-from baobab.kernel.ids import new_id
 from baobab.kernel.signing import Signer
 from baobab.registries import (
     REGISTRIES_SCOPES,
@@ -75,6 +72,7 @@ from baobab.registries import (
 )
 from baobab.registries.adapters.sql import vacuum
 from baobab.registries.examples import households
+from bench.databases import postgres_database
 
 BENCH = "registries"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -125,24 +123,6 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 # --- databases -------------------------------------------------------------------------------
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    name = f"baobab_bench_{new_id().replace('-', '')[-12:]}"
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield (
-            make_url(normalise_url(admin_url))
-            .set(database=name)
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def settings_for(data_dir: Path, url: str, port: int = 8000) -> Settings:

@@ -28,15 +28,12 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from joserfc import jwt
 from joserfc.jwk import ECKey
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from baobab.bootstrap import Platform, bootstrap
 from baobab.directory import (
@@ -51,9 +48,7 @@ from baobab.directory import (
     client_assertion,
 )
 from baobab.infra.audit import verify_audit
-from baobab.infra.database import normalise_url
 from baobab.infra.settings import Settings
-from baobab.kernel.ids import new_id
 from baobab.kernel.principal import Principal
 from baobab.kernel.signing import (
     CompactJws,
@@ -63,6 +58,7 @@ from baobab.kernel.signing import (
     b64url_decode,
     parse_compact,
 )
+from bench.databases import postgres_database
 
 BENCH = "tokens"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -172,22 +168,6 @@ def open_instance(engine: str, data_dir: Path, database_url: str | None) -> Inst
     for curve in CURVES:
         register(instance, f"GOV/MOF/treasury-{curve.lower().replace('-', '')}", curve=curve)
     return instance
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    """A fresh, empty database ``baobab_bench_<random>``, dropped afterwards."""
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    name = f"baobab_bench_{new_id().replace('-', '')[-16:]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(normalise_url(admin_url)).set(database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 # --- issuance --------------------------------------------------------------------------------
