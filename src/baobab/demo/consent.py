@@ -12,9 +12,9 @@ from typing import Any
 
 from baobab.bootstrap import Platform
 from baobab.demo.client import SubsystemClient
-from baobab.demo.foundation import answer
-from baobab.demo.story import Story, expect
-from baobab.directory import ClientId, Role, ServiceRef
+from baobab.demo.console import register_at_console
+from baobab.demo.story import Story, answer, expect
+from baobab.directory import Role
 from baobab.kernel.signing import Signer
 
 BANK_APP = "COM/BANKA/onboarding"
@@ -67,14 +67,14 @@ class ConsentChapter:
             c.close()
 
     def _register(self, who: SubsystemClient, name: str, role: Role, scopes: list[str]) -> None:
-        directory, actor = self.platform.directory, "cli:demo"
-        client_id = ClientId.parse(who.client_id)
-        if not any(m.id == client_id.member for m in directory.list_members()):
-            directory.add_member(actor=actor, member_id=client_id.member, name=name, roles=[role])
-        directory.add_subsystem(actor=actor, client_id=client_id)
-        directory.add_key(actor=actor, client_id=client_id, jwk=who.signer.public_jwk())
-        for scope in scopes:
-            directory.grant(actor=actor, client_id=client_id, service=ServiceRef(None, scope))
+        register_at_console(
+            self.platform.directory,
+            who.client_id,
+            name=name,
+            role=role,
+            jwk=who.signer.public_jwk(),
+            scopes=scopes,
+        )
         answer(who.request_token(), 200)
 
     def register(self) -> str:

@@ -26,10 +26,10 @@ from starlette.routing import Route
 
 from baobab.bootstrap import Platform
 from baobab.demo.client import SubsystemClient
-from baobab.demo.foundation import answer
+from baobab.demo.console import register_at_console
 from baobab.demo.stack import free_port
-from baobab.demo.story import Story, expect
-from baobab.directory import ClientId, Role, ServiceRef
+from baobab.demo.story import Story, answer, expect
+from baobab.directory import Role
 from baobab.exchange import verify_bundle
 from baobab.exchange.provider import request_is_signed, response_headers
 from baobab.kernel.clock import Clock, SystemClock
@@ -158,47 +158,38 @@ class ExchangeChapter:
         for c in (self.operator, self.ministry, self.outsider):
             c.close()
 
-    def _register(
-        self, client_id: str, name: str, role: Role, jwk: dict[str, str], scopes: Sequence[str]
-    ) -> ClientId:
-        directory, actor = self.platform.directory, "cli:demo"
-        cid = ClientId.parse(client_id)
-        if not any(m.id == cid.member for m in directory.list_members()):
-            directory.add_member(actor=actor, member_id=cid.member, name=name, roles=[role])
-        directory.add_subsystem(actor=actor, client_id=cid)
-        directory.add_key(actor=actor, client_id=cid, jwk=jwk)
-        for scope in scopes:
-            directory.grant(actor=actor, client_id=cid, service=ServiceRef(None, scope))
-        return cid
-
     def members(self) -> str:
-        self._register(
+        register_at_console(
+            self.platform.directory,
             self.operator.client_id,
-            "Exchange operations",
-            Role.OPERATOR,
-            self.operator.signer.public_jwk(),
-            ["exchange:admin", "exchange:read", "directory:admin"],
+            name="Exchange operations",
+            role=Role.OPERATOR,
+            jwk=self.operator.signer.public_jwk(),
+            scopes=["exchange:admin", "exchange:read", "directory:admin"],
         )
-        self._register(
+        register_at_console(
+            self.platform.directory,
             f"{self.instance}/{REGISTRY}",
-            "Civil Registration and Vital Statistics",
-            Role.REGISTRY_OWNER,
-            self.registry_signer.public_jwk(),
-            [],
+            name="Civil Registration and Vital Statistics",
+            role=Role.REGISTRY_OWNER,
+            jwk=self.registry_signer.public_jwk(),
+            scopes=[],
         )
-        self._register(
+        register_at_console(
+            self.platform.directory,
             self.ministry.client_id,
-            "Ministry of Social Affairs",
-            Role.MINISTRY,
-            self.ministry.signer.public_jwk(),
-            ["exchange:call"],
+            name="Ministry of Social Affairs",
+            role=Role.MINISTRY,
+            jwk=self.ministry.signer.public_jwk(),
+            scopes=["exchange:call"],
         )
-        self._register(
+        register_at_console(
+            self.platform.directory,
             self.outsider.client_id,
-            "AdCo Ltd",
-            Role.RELYING_PARTY,
-            self.outsider.signer.public_jwk(),
-            ["exchange:call"],
+            name="AdCo Ltd",
+            role=Role.RELYING_PARTY,
+            jwk=self.outsider.signer.public_jwk(),
+            scopes=["exchange:call"],
         )
         for who in (self.operator, self.ministry, self.outsider):
             answer(who.request_token(), 200)

@@ -3,30 +3,19 @@ with their own keys; authorised calls pass, the rest are refused; the audit chai
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from baobab.bootstrap import Platform
 from baobab.demo.client import SubsystemClient
-from baobab.demo.story import Story, expect
-from baobab.directory import ClientId, Role, ServiceRef
+from baobab.demo.console import register_at_console
+from baobab.demo.story import Story, answer, expect
+from baobab.directory import Role
 from baobab.infra.audit import verify_audit
 from baobab.kernel.signing import Signer
 
 OPERATOR = "GOV/OPS/console"
 MINISTRY = "GOV/MOF/treasury"
 BANK = "COM/BANKA/payments"
-
-
-def answer(response: httpx.Response, expected: int) -> Any:
-    """The JSON body of ``response`` if its status is ``expected``; else the step fails."""
-    body = response.json() if response.content else None
-    expect(
-        response.status_code == expected,
-        f"expected HTTP {expected}, got {response.status_code}: {body}",
-    )
-    return body
 
 
 class DirectoryChapter:
@@ -55,15 +44,14 @@ class DirectoryChapter:
             c.close()
 
     def bootstrap_operator(self) -> str:
-        directory, actor = self.platform.directory, "cli:demo"
-        op_id = ClientId.parse(self.operator.client_id)
-        directory.add_member(
-            actor=actor, member_id=op_id.member, name="DPI Operations Unit", roles=[Role.OPERATOR]
+        op_id = register_at_console(
+            self.platform.directory,
+            self.operator.client_id,
+            name="DPI Operations Unit",
+            role=Role.OPERATOR,
+            jwk=self.operator.signer.public_jwk(),
+            scopes=("directory:admin", "directory:read", "audit:read"),
         )
-        directory.add_subsystem(actor=actor, client_id=op_id)
-        directory.add_key(actor=actor, client_id=op_id, jwk=self.operator.signer.public_jwk())
-        for scope in ("directory:admin", "directory:read", "audit:read"):
-            directory.grant(actor=actor, client_id=op_id, service=ServiceRef(None, scope))
         return f"{op_id} registered at the console with an Ed25519 key and admin scopes"
 
     def operator_token(self) -> str:

@@ -10,9 +10,9 @@ from typing import Any
 
 from baobab.bootstrap import Platform
 from baobab.demo.client import SubsystemClient
-from baobab.demo.foundation import answer
-from baobab.demo.story import Story, expect
-from baobab.directory import ClientId, Role, ServiceRef
+from baobab.demo.console import register_at_console
+from baobab.demo.story import Story, answer, expect
+from baobab.directory import ClientId, Role
 from baobab.kernel.signing import Signer
 from baobab.registries import Caller, example_schema, import_records
 from baobab.registries.bulk import iter_rows
@@ -53,27 +53,21 @@ class RegistriesChapter:
             c.close()
 
     def subsystems(self) -> str:
-        directory, actor = self.platform.directory, "cli:demo"
         scopes = {
             self.admin: ("registries:admin", "registries:read", "registries:write"),
             self.field: ("registries:read", "registries:write"),
             self.planner: ("registries:read",),
         }
-        known = {m.id for m in directory.list_members()}
         for who, granted in scopes.items():
-            client_id = ClientId.parse(who.client_id)
-            if client_id.member not in known:
-                directory.add_member(
-                    actor=actor,
-                    member_id=client_id.member,
-                    name=f"Ministry {client_id.member.member_code}",
-                    roles=[Role.MINISTRY],
-                )
-                known.add(client_id.member)
-            directory.add_subsystem(actor=actor, client_id=client_id)
-            directory.add_key(actor=actor, client_id=client_id, jwk=who.signer.public_jwk())
-            for scope in granted:
-                directory.grant(actor=actor, client_id=client_id, service=ServiceRef(None, scope))
+            member = ClientId.parse(who.client_id).member
+            register_at_console(
+                self.platform.directory,
+                who.client_id,
+                name=f"Ministry {member.member_code}",
+                role=Role.MINISTRY,
+                jwk=who.signer.public_jwk(),
+                scopes=granted,
+            )
             answer(who.request_token(), 200)
         return "registry admin, field app and planning unit registered with their scopes"
 

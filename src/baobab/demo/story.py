@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.table import Table
 
@@ -72,3 +74,13 @@ def expect(condition: bool, message: str) -> None:
     """Raise :class:`Unexpected` with ``message`` unless ``condition`` holds."""
     if not condition:
         raise Unexpected(message)
+
+
+def answer(response: httpx.Response, expected: int) -> Any:
+    """The JSON body of ``response`` if its status is ``expected``; else the step fails."""
+    body = response.json() if response.content else None
+    expect(
+        response.status_code == expected,
+        f"expected HTTP {expected}, got {response.status_code}: {body}",
+    )
+    return body
