@@ -14,9 +14,17 @@ the end). Cases vary:
   credits (all contention, few rows) - or ``100000`` accounts chosen at random (few conflicts,
   thousands of rows locked and updated per batch).
 
-The ``batcher`` case runs concurrent single requests (one thread per client) through one
-``TransferBatcher`` and prints latency percentiles and the ratio to the direct 8,190 batch of the
-same accounts, measured in the same process and minute (``ratio_vs_direct``).
+The ``batcher`` cases run concurrent single requests through one ``TransferBatcher``, with two
+loads: ``load=asyncio`` - 8,192 tasks on one event loop awaiting ``batcher.transfer`` (what async
+HTTP handlers do) - and ``load=threads`` - 256 threads each blocked in ``create_transfer``. Each
+prints latency percentiles, CPU time per request (``cpu_us_per_request``, all threads of the
+process, ``time.process_time``), the mean batch size, and the ratio to direct 8,190 batches of
+the same accounts measured in the same process right before and right after it
+(``ratio_vs_direct`` over their mean, with the direct ``cpu_us_per_event``).
+
+Requests are built before the clock starts and then frozen out of the garbage collector's way
+(``gc.freeze``), in the direct and the batcher cases alike: a server holds no such pile of
+prepared requests, and without the freeze every full collection would walk them all.
 
 For the 8,190 PostgreSQL cases a baseline runs in the same minute: the same number of transfer
 rows stored by a bare binary ``COPY`` into a copy of the transfers table (same indexes, durable
@@ -33,6 +41,9 @@ exits non-zero and its figures must not be used.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import gc
+import itertools
 import json
 import os
 import random
@@ -54,7 +65,6 @@ from sqlalchemy import func, select
 
 from baobab.infra import migrate
 from baobab.infra.database import Database
-from baobab.infra.settings import BLOCKS
 from baobab.kernel.clock import SystemClock
 from baobab.ledger import (
     AccountFlags,
@@ -103,8 +113,7 @@ class Plan:
     runs: int
     events: dict[int, int]  # events per timed run, by batch size
     cases: list[Case]
-    batcher_clients: int
-    batcher_events: int
+    batcher: tuple[tuple[str, int, int], ...]  # (load, clients, events) per batcher case
 
 
 def _cases(quick: bool) -> list[Case]:
@@ -128,8 +137,18 @@ def _cases(quick: bool) -> list[Case]:
     ]
 
 
-QUICK = Plan(3, {8190: 8190, 100: 2_000, 1: 150}, _cases(True), 256, 12_000)
-FULL = Plan(5, {8190: 3 * 8190, 100: 10_000, 1: 1_000}, _cases(False), 256, 60_000)
+QUICK = Plan(
+    3,
+    {8190: 8190, 100: 2_000, 1: 150},
+    _cases(True),
+    (("asyncio", 8192, 4 * 8192), ("threads", 256, 12_000)),
+)
+FULL = Plan(
+    5,
+    {8190: 3 * 8190, 100: 10_000, 1: 1_000},
+    _cases(False),
+    (("asyncio", 8192, 12 * 8192), ("threads", 256, 60_000)),
+)
 
 
 def emit(case: str, metric: str, value: float, runs: int, **extra: float | str) -> None:
@@ -153,7 +172,8 @@ class Ledger:
 
     def __init__(self, url: str) -> None:
         self.db = Database(url, pool_size=8)
-        migrate.upgrade(self.db, tuple(dict.fromkeys((*BLOCKS, "ledger"))))
+        # Infra (the audit trail) and the ledger only: no other block is measured here.
+        migrate.upgrade(self.db, ("ledger",))
         self.service = LedgerService(SqlLedgerStore(self.db), SystemClock())
         self.hot = [f"hot-{i:02}" for i in range(HOT)]
         self.spread = [f"acct-{i:06}" for i in range(SPREAD)]
@@ -248,22 +268,46 @@ def plan_run(
     return batches
 
 
-def measure(ledger: Ledger, case: Case, plan: Plan) -> float:
+@contextmanager
+def frozen() -> Iterator[None]:
+    """Keep what exists now (the prepared requests) out of the garbage collector's walks."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def measure(
+    ledger: Ledger, case: Case, plan: Plan, *, framing: bool = False
+) -> tuple[float, float]:
+    """The median rate over the timed runs, and CPU microseconds per event.
+
+    ``framing``: three runs of one batch and no warm-up (the ledger is warm by then), to frame a
+    batcher case quickly.
+    """
     rng = random.Random(case.name)
-    events = plan.events[case.batch]
-    ledger.apply(plan_run(ledger, case, min(events, 2 * case.batch), rng))  # warm-up, not counted
+    events = case.batch if framing else plan.events[case.batch]
+    if not framing:
+        ledger.apply(plan_run(ledger, case, min(events, 2 * case.batch), rng))  # not counted
     rates = []
+    cpu = 0.0
+    total = 0
     last: list[list[NewTransfer]] = []
-    for _ in range(plan.runs):
+    for _ in range(3 if framing else plan.runs):
         batches = plan_run(ledger, case, events, rng)
         count = sum(len(b) for b in batches)
-        start = time.perf_counter()
-        ledger.apply(batches)
-        rates.append(count / (time.perf_counter() - start))
+        with frozen():
+            start, cpu_start = time.perf_counter(), time.process_time()
+            ledger.apply(batches)
+            rates.append(count / (time.perf_counter() - start))
+            cpu += time.process_time() - cpu_start
+        total += count
         last = batches
     # The books: warm-up and timed runs all stored once; the last batches replayed are found.
     ledger.verify([e for b in last[-2:] for e in b][:8190])
-    return statistics.median(rates)
+    return statistics.median(rates), cpu / total * 1e6
 
 
 def measure_copy(ledger: Ledger, case: Case, plan: Plan) -> float:
@@ -310,21 +354,67 @@ def measure_copy(ledger: Ledger, case: Case, plan: Plan) -> float:
     return statistics.median(rates)
 
 
-def measure_batcher(ledger: Ledger, accounts: str, plan: Plan) -> tuple[float, list[float]]:
-    """Concurrent single requests through one batcher: rate and per-request latencies."""
-    rng = random.Random(f"batcher-{accounts}")
-    share = plan.batcher_events // plan.batcher_clients
-    events = ledger.events(share * plan.batcher_clients, accounts, rng, TransferFlags.NONE)
+@dataclass(frozen=True, slots=True)
+class BatcherRun:
+    rate: float
+    latencies: list[float]
+    cpu_us_per_request: float
+    mean_batch: float
+
+
+def measure_batcher(
+    ledger: Ledger, accounts: str, load: str, clients: int, total: int
+) -> BatcherRun:
+    """Concurrent single requests through one batcher: rate, latencies, CPU per request."""
+    rng = random.Random(f"batcher-{accounts}-{load}")
+    share = total // clients
+    events = ledger.events(share * clients, accounts, rng, TransferFlags.NONE)
     ledger.stored += len(events)
     ledger.moved += sum(e.amount or 0 for e in events)
     batcher = TransferBatcher(ledger.service, expire_every=0)
     latencies: list[float] = []
+    with frozen():
+        start, cpu_start = time.perf_counter(), time.process_time()
+        if load == "asyncio":
+            asyncio.run(_async_clients(batcher, events, clients, share, latencies))
+        else:
+            _thread_clients(batcher, events, clients, share, latencies)
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    batcher.close()
+    sent = share * clients
+    check(len(latencies) == sent, "a batcher request went unanswered")
+    return BatcherRun(sent / elapsed, latencies, cpu / sent * 1e6, sent / batcher.batches)
+
+
+async def _async_clients(
+    batcher: TransferBatcher,
+    events: list[NewTransfer],
+    clients: int,
+    share: int,
+    latencies: list[float],
+) -> None:
+    async def client(index: int) -> None:
+        for event in events[index * share : (index + 1) * share]:
+            start = time.perf_counter()
+            outcome = await batcher.transfer(event, actor="bench")
+            latencies.append(time.perf_counter() - start)
+            check(outcome.result is TransferResult.OK, f"batcher refused: {outcome.result}")
+
+    await asyncio.gather(*(client(i) for i in range(clients)))
+
+
+def _thread_clients(
+    batcher: TransferBatcher,
+    events: list[NewTransfer],
+    clients: int,
+    share: int,
+    latencies: list[float],
+) -> None:
     lock = threading.Lock()
 
     def client(index: int) -> None:
-        mine = events[index * share : (index + 1) * share]
         local = []
-        for event in mine:
+        for event in events[index * share : (index + 1) * share]:
             start = time.perf_counter()
             outcome = batcher.create_transfer(event, timeout=60, actor="bench")
             local.append(time.perf_counter() - start)
@@ -332,14 +422,8 @@ def measure_batcher(ledger: Ledger, accounts: str, plan: Plan) -> tuple[float, l
         with lock:
             latencies.extend(local)
 
-    start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=plan.batcher_clients) as pool:
-        list(pool.map(client, range(plan.batcher_clients)))
-    elapsed = time.perf_counter() - start
-    batcher.close()
-    sent = share * plan.batcher_clients
-    check(len(latencies) == sent, "a batcher request went unanswered")
-    return sent / elapsed, latencies
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(client, range(clients)))
 
 
 def percentile_ms(samples: list[float], q: float) -> float:
@@ -352,30 +436,47 @@ def run(plan: Plan, *, postgres_url: str | None) -> None:
     for engine in engines:
         with tempfile.TemporaryDirectory() as tmp, _database(engine, tmp, postgres_url) as url:
             ledger = Ledger(url)
-            direct: dict[str, float] = {}
+            direct: list[str] = []  # the accounts of the direct 8,190 single-phase cases
             for case in (c for c in plan.cases if c.db == engine):
-                rate = measure(ledger, case, plan)
-                emit(case.name, "transfers_per_s", rate, plan.runs)
+                rate, cpu_us = measure(ledger, case, plan)
+                emit(
+                    case.name, "transfers_per_s", rate, plan.runs, cpu_us_per_event=round(cpu_us, 1)
+                )
                 if case.batch == 8190 and case.mode == "single_phase":
-                    direct[case.accounts] = rate
+                    direct.append(case.accounts)
                     if engine == "postgresql":
                         floor = measure_copy(ledger, case, plan)
                         emit(case.name, "ratio_vs_copy", rate / floor, plan.runs,
                              copy_rows_per_s=round(floor, 1))  # fmt: skip
             if engine == "postgresql":
-                for spread, base in direct.items():
-                    rate, latencies = measure_batcher(ledger, spread, plan)
-                    name = f"batcher,clients={plan.batcher_clients},db={engine},accounts={spread}"
+                for spread, (load, clients, total) in itertools.product(direct, plan.batcher):
+                    # The direct rate right before and right after: the machine's load drifts.
+                    baseline = Case(engine, 8190, "single_phase", spread)
+                    before, before_cpu = measure(ledger, baseline, plan, framing=True)
+                    got = measure_batcher(ledger, spread, load, clients, total)
+                    after, after_cpu = measure(ledger, baseline, plan, framing=True)
+                    base = (before + after) / 2
+                    name = f"batcher,load={load},clients={clients},db={engine},accounts={spread}"
                     emit(
                         name,
                         "transfers_per_s",
-                        rate,
+                        got.rate,
                         1,
-                        p50_ms=percentile_ms(latencies, 0.5),
-                        p95_ms=percentile_ms(latencies, 0.95),
-                        p99_ms=percentile_ms(latencies, 0.99),
+                        p50_ms=percentile_ms(got.latencies, 0.5),
+                        p95_ms=percentile_ms(got.latencies, 0.95),
+                        p99_ms=percentile_ms(got.latencies, 0.99),
+                        cpu_us_per_request=round(got.cpu_us_per_request, 1),
+                        mean_batch=round(got.mean_batch, 1),
                     )
-                    emit(name, "ratio_vs_direct", rate / base, 1, direct=round(base, 1))
+                    emit(
+                        name,
+                        "ratio_vs_direct",
+                        got.rate / base,
+                        1,
+                        direct_before=round(before, 1),
+                        direct_after=round(after, 1),
+                        direct_cpu_us_per_event=round((before_cpu + after_cpu) / 2, 1),
+                    )
                 ledger.verify([])
             ledger.db.dispose()
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from baobab.infra.http.auth import require_scope
@@ -267,19 +268,23 @@ def build_router(*, ledger: LedgerService, batcher: TransferBatcher | None = Non
         status_code=201,
         summary="Apply one transfer (the same request again answers 200 with the transfer)",
     )
-    def create_transfer(body: TransferIn, response: Response, principal: Writer) -> TransferOut:
+    async def create_transfer(
+        body: TransferIn, response: Response, principal: Writer
+    ) -> TransferOut:
         event = body.command()
         actor = principal.client_id
         if batcher is None:
-            result = ledger.create_transfers([event], actor=actor)[0]
+            results = await run_in_threadpool(ledger.create_transfers, [event], actor=actor)
+            result = results[0]
         else:
-            result = batcher.create_transfer(event, actor=actor).result
+            # Awaited on the event loop: a request waiting for its batch holds no thread.
+            result = (await batcher.transfer(event, actor=actor)).result
         if not result.succeeded:
             raise transfer_error(result, event.id)
         if result is TransferResult.EXISTS:
             response.status_code = 200
         # Read back: the stored transfer carries its place in history (``sequence``).
-        return TransferOut.of(ledger.get_transfer(event.id))
+        return TransferOut.of(await run_in_threadpool(ledger.get_transfer, event.id))
 
     @router.post(
         "/transfers/batch",
