@@ -4,14 +4,20 @@ Run from the repository root: ``.venv/bin/python -m bench.exchange_gateway [--qu
 
 Three processes on this machine: the provider (a bare ASGI echo app under uvicorn), the gateway
 (the exchange's router under uvicorn: token check, X-Road-Client check, access right, request
-signature, forwarding with httpx, response signature, group-committed hash-chained message log)
-and the load generator (raw asyncio HTTP/1.1 keep-alive connections, in this process). The same
-echo is called directly and through the gateway with 1 KB and 100 KB bodies (POST, the answer is
-the body back), in the same minute.
+signature, forwarding over pooled HTTP/1.1, response signature, group-committed hash-chained
+message log) and the load generator (raw asyncio HTTP/1.1 keep-alive connections, in this
+process). The same echo is called directly and through the gateway with 1 KB and 100 KB bodies
+(POST, the answer is the body back), in the same minute. The instance key is P-256 (the
+development default) unless ``--key-type Ed25519``; uvicorn's parser (``--http``) is the same
+for provider and gateway.
 
 Figures: ``requests_per_s`` under load (``concurrency`` connections) for each case;
-``added_p50_ms``/``added_p99_ms``: the gateway's latency minus the direct latency, measured with
-one connection (no queueing), and ``ratio_vs_direct`` (gateway over direct throughput).
+``server_cpu_us_per_request``: CPU time (user + system, from ``/proc``) the answering server
+process spent per request during that load — the gateway's own cost, without its provider, and
+the figure that survives a busy machine best; ``added_p50_ms``/``added_p99_ms``: the gateway's
+latency minus the direct latency, measured with one connection (no queueing); and
+``ratio_vs_direct`` (gateway over direct throughput). ``--profile FILE`` writes the gateway
+process's cProfile statistics.
 
 The result is checked: every gateway answer is 200 with the body sent, carries X-Road-Request-Id;
 the message log holds exactly one ``ok`` entry per gateway call and its chain and checkpoints
@@ -22,9 +28,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import importlib.util
 import json
 import multiprocessing
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -37,39 +46,20 @@ from typing import Any
 import uvicorn
 from sqlalchemy import text
 
+from baobab.asgi import create_app
 from baobab.bootstrap import Platform, bootstrap
 from baobab.demo.stack import free_port
 from baobab.directory import (
-    DIRECTORY_SCOPES,
     JWT_BEARER,
     ClientId,
-    DirectoryService,
     Role,
     ServiceRef,
     TokenRequest,
-    TokenService,
     client_assertion,
 )
-from baobab.directory.adapters.sql import SqlDirectoryUnitOfWork
-from baobab.exchange import (
-    EXCHANGE_SCOPES,
-    Discovery,
-    Gateway,
-    GatewayLimits,
-    MessageLog,
-    OperationalMonitor,
-    ServiceCatalog,
-    ServiceRegistry,
-)
-from baobab.exchange import api as exchange_api
-from baobab.exchange.adapters.h11_client import H11ProviderClient
-from baobab.exchange.adapters.sql import SqlExchangeUnitOfWork
-from baobab.exchange.ports import ConsentAnswer, ConsentQuery
-from baobab.exchange.pubsub import PubSub
-from baobab.infra import migrate
-from baobab.infra.http.app import create_http_app
-from baobab.infra.settings import BLOCKS, Settings
+from baobab.infra.settings import Settings
 from baobab.kernel.signing import Signer
+from bench.databases import postgres_database
 
 CONSUMER = "GOV/MOSA/benefits"
 PROVIDER = "GOV/CRVS/registry"
@@ -101,81 +91,61 @@ async def echo_app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def serve_provider(port: int) -> None:
-    uvicorn.run(echo_app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+def serve_provider(port: int, http: str) -> None:
+    uvicorn.run(
+        echo_app, host="127.0.0.1", port=port, log_level="warning", access_log=False, http=http
+    )
 
 
 # --- the gateway process ----------------------------------------------------------------------
 
 
-class NoConsent:
-    """The benchmark's service carries no personal data; the check is never asked."""
-
-    def check(self, query: ConsentQuery) -> ConsentAnswer:
-        return ConsentAnswer(False, "not_expected")
-
-
 def settings_of(data_dir: str, database_url: str | None, port: int) -> Settings:
     return Settings(
         data_dir=Path(data_dir),
+        signing_key_file=Path(data_dir) / "instance.jwk",
         database_url=database_url,
         public_url=f"http://127.0.0.1:{port}",
         access_token_ttl_seconds=3600,
     )
 
 
-def wire(
-    platform: Platform, monitor: OperationalMonitor | None = None
-) -> tuple[DirectoryService, ServiceRegistry, MessageLog, Gateway]:
-    """The exchange over the platform, as bootstrap.py will wire it."""
-    db = platform.db
-    directory = DirectoryService(
-        uow=lambda: SqlDirectoryUnitOfWork(db),
-        clock=platform.clock,
-        scopes={*DIRECTORY_SCOPES, *EXCHANGE_SCOPES},
-    )
-    registry = ServiceRegistry(uow=lambda: SqlExchangeUnitOfWork(db), clock=platform.clock)
-    log = MessageLog(
-        uow=lambda: SqlExchangeUnitOfWork(db), signer=platform.signer, clock=platform.clock
-    )
-    gateway = Gateway(
-        catalog=ServiceCatalog(registry),
-        access=directory,
-        keys=directory,
-        provider=H11ProviderClient(),
-        log=log,
-        consent=NoConsent(),
-        signer=platform.signer,
-        clock=platform.clock,
-        limits=GatewayLimits(max_request_body=1024 * 1024, max_response_body=1024 * 1024),
-        observers=[monitor] if monitor else [],
-    )
-    return directory, registry, log, gateway
+@dataclass(frozen=True)
+class GatewayProcess:
+    """How to start one gateway replica (picklable: it crosses into a spawned process)."""
+
+    data_dir: str
+    database_url: str | None
+    port: int
+    public_port: int  # the first replica's: the URL tokens are issued for
+    http: str
+    profile: str | None = None
 
 
-def serve_gateway(data_dir: str, database_url: str | None, port: int) -> None:
-    platform = bootstrap(settings_of(data_dir, database_url, port), upgrade=False)
-    monitor = OperationalMonitor()
-    directory, registry, log, gateway = wire(platform, monitor)
-    router = exchange_api.build_router(
-        registry=registry,
-        gateway=gateway,
-        log=log,
-        keys=directory,
-        discovery=Discovery(registry=registry, directory=directory),
-        monitor=monitor,
-        pubsub=PubSub(
-            uow=lambda: SqlExchangeUnitOfWork(platform.db), access=directory, clock=platform.clock
-        ),
+def serve_gateway(spec: GatewayProcess) -> None:
+    if spec.profile:  # the whole server under cProfile; the stats are written when it stops
+        # uvicorn re-raises SIGTERM after its shutdown: make that an exit we can finish
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        profiler = cProfile.Profile()
+        try:
+            profiler.runcall(_serve_gateway, spec)
+        finally:
+            profiler.dump_stats(
+                f"{spec.profile}.{spec.port}" if spec.port != spec.public_port else spec.profile
+            )
+    else:
+        _serve_gateway(spec)
+
+
+def _serve_gateway(spec: GatewayProcess) -> None:
+    """``baobab serve`` with the exchange's block: the composition root, the app factory and its
+    lifespan (the checkpoint and push workers run as they would in production)."""
+    settings = settings_of(spec.data_dir, spec.database_url, spec.public_port)
+    platform = bootstrap(settings, upgrade=False)
+    app = create_app(settings, platform=platform, blocks=["exchange"])
+    uvicorn.run(
+        app, host="127.0.0.1", port=spec.port, log_level="warning", access_log=False, http=spec.http
     )
-    app = create_http_app(
-        title="bench",
-        version="bench",
-        routers=[router],
-        verifier=platform.verifier,
-        check_ready=lambda: None,
-    )
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 # --- the load generator: raw asyncio HTTP/1.1 -------------------------------------------------
@@ -217,16 +187,23 @@ def build_request(host: str, path: str, body: bytes, extra: dict[str, str]) -> b
 
 
 async def load(
-    port: int, path: str, body: bytes, extra: dict[str, str], *, connections: int, seconds: float
+    ports: list[int],
+    path: str,
+    body: bytes,
+    extra: dict[str, str],
+    *,
+    connections: int,
+    seconds: float,
 ) -> Outcome:
-    """``connections`` keep-alive connections, each sending one request after the other."""
-    request = build_request(f"127.0.0.1:{port}", path, body, extra)
+    """``connections`` keep-alive connections, each sending one request after the other; they
+    are spread over ``ports`` (replicas) in turn."""
+    request = build_request(f"127.0.0.1:{ports[0]}", path, body, extra)
     latencies: list[float] = []
     errors: list[str] = []
     ids = 0
     deadline = time.perf_counter() + seconds
 
-    async def worker() -> None:
+    async def worker(port: int) -> None:
         nonlocal ids
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
@@ -241,7 +218,7 @@ async def load(
         finally:
             writer.close()
 
-    await asyncio.gather(*(worker() for _ in range(connections)))
+    await asyncio.gather(*(worker(ports[i % len(ports)]) for i in range(connections)))
     return Outcome(latencies, errors, ids)
 
 
@@ -270,9 +247,8 @@ def prepare(
 ) -> tuple[str, Platform]:
     """Register consumer and provider, the service and the right; return the consumer's token."""
     settings = settings_of(data_dir, database_url, gateway_port)
-    platform = bootstrap(settings, upgrade=False)
-    migrate.upgrade(platform.db, dict.fromkeys([*BLOCKS, "exchange"]))
-    directory, registry, _, _ = wire(platform)
+    platform = bootstrap(settings, upgrade=True)
+    directory, registry = platform.directory, platform.exchange.registry
     instance = settings.instance
     consumer, provider = (ClientId.parse(f"{instance}/{c}") for c in (CONSUMER, PROVIDER))
     signer = Signer.generate()
@@ -291,16 +267,10 @@ def prepare(
         base_url=f"http://127.0.0.1:{provider_port}",
     )
     directory.grant(actor="bench", client_id=consumer, service=ServiceRef(provider, "echo"))
-    tokens = TokenService(
-        uow=lambda: SqlDirectoryUnitOfWork(platform.db),
-        clock=platform.clock,
-        signer=platform.signer,
-        policy=platform.token_policy,
-    )
     assertion = client_assertion(
         signer, client_id=str(consumer), audience=settings.token_endpoint, now=platform.clock.now()
     )
-    issued = tokens.issue(TokenRequest("client_credentials", JWT_BEARER, assertion, None))
+    issued = platform.tokens.issue(TokenRequest("client_credentials", JWT_BEARER, assertion, None))
     return issued.access_token, platform
 
 
@@ -318,22 +288,53 @@ def wait_for(port: int, process: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.database_url is None:
+        return run_on(args, None)
+    with postgres_database(args.database_url) as url:  # a fresh database, dropped afterwards
+        return run_on(args, url)
+
+
+def run_on(args: argparse.Namespace, database_url: str | None) -> int:
     data_dir = tempfile.mkdtemp(prefix="bench-exchange-")
-    provider_port, gateway_port = free_port(), free_port()
-    token, platform = prepare(data_dir, args.database_url, gateway_port, provider_port)
+    # the instance key, of the type chosen (``--key-type``)
+    key = Path(data_dir) / "instance.jwk"
+    key.write_text(json.dumps(Signer.generate(args.key_type).private_jwk()))
+    key.chmod(0o600)
+    provider_port = free_port()
+    gateway_ports = [free_port() for _ in range(args.replicas)]
+    token, platform = prepare(data_dir, database_url, gateway_ports[0], provider_port)
     context = multiprocessing.get_context("spawn")
     servers = [
-        context.Process(target=serve_provider, args=(provider_port,), daemon=True),
-        context.Process(
-            target=serve_gateway, args=(data_dir, args.database_url, gateway_port), daemon=True
+        context.Process(target=serve_provider, args=(provider_port, args.http), daemon=True),
+        *(
+            context.Process(
+                target=serve_gateway,
+                args=(
+                    GatewayProcess(
+                        data_dir, database_url, port, gateway_ports[0], args.http, args.profile
+                    ),
+                ),
+                daemon=True,
+            )
+            for port in gateway_ports
         ),
     ]
     for server in servers:
         server.start()
     try:
-        wait_for(provider_port, servers[0])
-        wait_for(gateway_port, servers[1])
-        return measure(args, token, platform, provider_port, gateway_port)
+        for port, server in zip([provider_port, *gateway_ports], servers, strict=True):
+            wait_for(port, server)
+        pids = {
+            "direct": [servers[0].pid or 0],
+            "gateway": [server.pid or 0 for server in servers[1:]],
+        }
+        return measure(
+            args,
+            token=token,
+            platform=platform,
+            ports={"direct": [provider_port], "gateway": gateway_ports},
+            pids=pids,
+        )
     finally:
         for server in servers:
             server.terminate()
@@ -341,8 +342,25 @@ def run(args: argparse.Namespace) -> int:
         platform.close()
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of processes so far (Linux ``/proc``; 0 elsewhere)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def measure(
-    args: argparse.Namespace, token: str, platform: Platform, provider_port: int, gateway_port: int
+    args: argparse.Namespace,
+    *,
+    token: str,
+    platform: Platform,
+    ports: dict[str, list[int]],
+    pids: dict[str, list[int]],
 ) -> int:
     instance = platform.settings.instance
     consumer = f"{instance}/{CONSUMER}"
@@ -350,23 +368,32 @@ def measure(
     gateway_headers = {"Authorization": f"Bearer {token}", "X-Road-Client": consumer}
     failures: list[str] = []
     sent_through_gateway = 0
-    db = "postgresql" if args.database_url else "sqlite"
+    db = (
+        "postgresql" if args.database_url else "sqlite"
+    ) + f",key={args.key_type},http={args.http}"
+    db += ",loop=" + ("uvloop" if importlib.util.find_spec("uvloop") else "asyncio")
+    if args.replicas > 1:
+        db += f",replicas={args.replicas}"
     for label, size in SIZES.items():
         body = os.urandom(size)
         targets = {
-            "direct": (provider_port, "/echo", {}),
-            "gateway": (gateway_port, gateway_path, gateway_headers),
+            "direct": (ports["direct"], "/echo", {}),
+            "gateway": (ports["gateway"], gateway_path, gateway_headers),
         }
         rps: dict[str, list[float]] = {"direct": [], "gateway": []}
+        cpu: dict[str, list[float]] = {"direct": [], "gateway": []}
         single: dict[str, list[float]] = {"direct": [], "gateway": []}
         for _ in range(args.runs):
             for name, (port, path, extra) in targets.items():
                 warm = asyncio.run(load(port, path, body, extra, connections=4, seconds=0.5))
+                cpu_before = cpu_seconds(pids[name])
                 busy = asyncio.run(
                     load(
                         port, path, body, extra, connections=args.concurrency, seconds=args.seconds
                     )
                 )
+                spent = cpu_seconds(pids[name]) - cpu_before
+                cpu[name].append(spent / max(1, len(busy.latencies)) * 1e6)
                 alone = asyncio.run(
                     load(port, path, body, extra, connections=1, seconds=args.seconds / 2)
                 )
@@ -381,6 +408,9 @@ def measure(
         case = f"size={label},concurrency={args.concurrency},db={db}"
         for name in targets:
             emit(f"{name},{case}", "requests_per_s", statistics.median(rps[name]), "1/s", args.runs)
+            # CPU of the server process answering (the gateway alone, without its provider)
+            median_cpu = statistics.median(cpu[name])
+            emit(f"{name},{case}", "server_cpu_us_per_request", median_cpu, "us", args.runs)
         added = {
             q: (percentile(single["gateway"], q) - percentile(single["direct"], q)) * 1000
             for q in (0.5, 0.99)
@@ -401,9 +431,7 @@ def measure(
 def check_log(platform: Platform, sent: int) -> list[str]:
     """Every gateway call logged once as ``ok``; the chain and checkpoints verify."""
     db = platform.db
-    log = MessageLog(
-        uow=lambda: SqlExchangeUnitOfWork(db), signer=platform.signer, clock=platform.clock
-    )
+    log = platform.exchange.log
     log.checkpoint()
     verdict = log.verify()
     with db.transaction() as connection:
@@ -424,9 +452,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument(
+        "--replicas", type=int, default=1, help="gateway processes (replicas over one database)"
+    )
+    # P-256 is the development default; on this machine (OpenSSL 3) an Ed25519 signature costs
+    # the same ~35 us, so the key type barely moves the figures (measure with --key-type)
+    parser.add_argument("--key-type", choices=("Ed25519", "P-256"), default="P-256")
+    parser.add_argument(
+        "--http",
+        choices=("h11", "httptools"),
+        default="httptools" if importlib.util.find_spec("httptools") else "h11",
+        help="uvicorn's HTTP parser for provider and gateway (default: the fastest installed)",
+    )
+    parser.add_argument("--profile", default=None, help="write the gateway's cProfile stats here")
+    parser.add_argument(
         "--database-url",
         default=None,
-        help="PostgreSQL URL (an empty database); default: SQLite in a temp dir",
+        help="PostgreSQL server URL (a fresh database is made there and dropped); default SQLite",
     )
     args = parser.parse_args(argv)
     args.seconds = args.seconds or (3.0 if args.quick else 10.0)

@@ -1,4 +1,5 @@
-"""Exchange commands: `baobab exchange verify|checkpoint|evidence|verify-evidence`.
+"""Exchange commands: `baobab exchange verify|checkpoint|stamp|evidence|verify-evidence|body|
+deliver`.
 
 ``verify-evidence`` needs no database and no Baobab instance: it is the offline check a third
 party runs on an evidence bundle (the procedure is in ``docs/exchange.md``).
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +22,7 @@ from baobab.exchange.adapters.http import HttpxWebhookSender
 from baobab.exchange.adapters.sql import SqlExchangeUnitOfWork
 from baobab.exchange.delivery import PushDelivery
 from baobab.exchange.pubsub import PubSub
+from baobab.exchange.workers import CheckpointSealer
 
 exchange_app = typer.Typer(
     help="Data exchange: verify the message log, export and check evidence.",
@@ -28,9 +31,9 @@ exchange_app = typer.Typer(
 
 
 def message_log(built: Platform) -> MessageLog:
-    """The message log of the platform's database, signed by the instance key."""
-    db = built.db
-    return MessageLog(uow=lambda: SqlExchangeUnitOfWork(db), signer=built.signer, clock=built.clock)
+    """The platform's message log: signed by the instance key, with the configured body cipher
+    and time-stamping authority."""
+    return built.exchange.log
 
 
 @exchange_app.command("verify")
@@ -99,6 +102,43 @@ def exchange_checkpoint() -> None:
         console.print("nothing to seal: every entry is under a checkpoint")
         return
     console.print(f"sealed entries {sealed.first}..{sealed.last}: Merkle root {sealed.root}")
+
+
+@exchange_app.command("stamp")
+def exchange_stamp() -> None:
+    """Ask the RFC 3161 time-stamping authority for a token over every checkpoint without one."""
+    with platform() as built:
+        log = message_log(built)
+        if log.stamper is None:
+            errors.print("no time-stamping authority: set BAOBAB_EXCHANGE_TSA_URL")
+            raise typer.Exit(1)
+        sealer = CheckpointSealer(log, max_age=timedelta.max, max_entries=sys.maxsize)
+        stamped = asyncio.run(sealer.stamp_pending())
+        left = len(log.unstamped())
+    console.print(f"{stamped} checkpoints time-stamped, {left} still waiting")
+    if left:
+        raise typer.Exit(1)
+
+
+@exchange_app.command("body")
+def exchange_body(
+    message_id: Annotated[str, typer.Argument(help="The X-Road-Request-Id of the message")],
+    part: Annotated[str, typer.Argument(help="request or response")] = "request",
+    out: Annotated[Path | None, typer.Option(help="Write the body here (default stdout)")] = None,
+) -> None:
+    """Decrypt a stored message body (kept only with BAOBAB_EXCHANGE_STORE_BODIES)."""
+    if part not in ("request", "response"):
+        errors.print("the part is request or response")
+        raise typer.Exit(2)
+    with platform() as built:
+        body = message_log(built).bodies(message_id).get(part)
+    if body is None:
+        errors.print(f"no stored {part} body of {message_id}")
+        raise typer.Exit(1)
+    if out is None:
+        sys.stdout.buffer.write(body)
+        return
+    out.write_bytes(body)
 
 
 @exchange_app.command("evidence")

@@ -1,7 +1,8 @@
 """Chapter: data exchange. A civil registry offers a ``births`` service through the gateway; the
 Ministry of Social Affairs, granted the right, queries it and gets a signed answer bound to its
-request; a subsystem without the right is refused (and the refusal is logged too); the message's
-evidence bundle is exported and verified offline; the message log verifies.
+request; a subsystem without the right is refused (and the refusal is logged too); a statistics
+office, put in an access group, may read one endpoint and nothing else until the right is revoked;
+the message's evidence bundle is exported and verified offline; the message log verifies.
 
 The registry here is a small ASGI app of its own (:func:`registry_app`), served on a free local
 port as a member's system would be: it checks the gateway's request signature and signs its
@@ -39,6 +40,7 @@ OPERATOR = "GOV/OPS/exchange-admin"
 REGISTRY = "GOV/CRVS/registry"
 MINISTRY = "GOV/MOSA/benefits"
 OUTSIDER = "COM/ADCO/marketing"
+STATISTICS = "GOV/NSO/census"
 BIRTHS = {
     "B-2025-000117": {"certificate": "B-2025-000117", "born": "2025-03-02", "district": "North"},
     "B-2025-000342": {"certificate": "B-2025-000342", "born": "2025-06-21", "district": "Coast"},
@@ -151,11 +153,12 @@ class ExchangeChapter:
         self.operator = client(OPERATOR)
         self.ministry = client(MINISTRY)
         self.outsider = client(OUTSIDER)
+        self.statistics = client(STATISTICS)
         self.message_id = ""
         self.evidence = b""
 
     def close(self) -> None:
-        for c in (self.operator, self.ministry, self.outsider):
+        for c in (self.operator, self.ministry, self.outsider, self.statistics):
             c.close()
 
     def members(self) -> str:
@@ -191,9 +194,19 @@ class ExchangeChapter:
             jwk=self.outsider.signer.public_jwk(),
             scopes=["exchange:call"],
         )
-        for who in (self.operator, self.ministry, self.outsider):
+        register_at_console(
+            self.platform.directory,
+            self.statistics.client_id,
+            name="National Statistics Office",
+            role=Role.MINISTRY,
+            jwk=self.statistics.signer.public_jwk(),
+            scopes=["exchange:call"],
+        )
+        for who in (self.operator, self.ministry, self.outsider, self.statistics):
             answer(who.request_token(), 200)
-        return "registry (signs its answers), ministry and an outsider registered with keys"
+        return (
+            "registry (signs its answers), ministry, statistics office and an outsider registered"
+        )
 
     def register_service(self) -> str:
         service = {
@@ -241,6 +254,35 @@ class ExchangeChapter:
             f"posing as the ministry: {spoof.status_code} {spoof.headers.get('X-Road-Error')}"
         )
 
+    def group_right(self) -> str:
+        group = {"code": "official-statistics", "description": "Producers of official statistics"}
+        answer(self.operator.call("POST", "/exchange/groups", json=group), 201)
+        member = f"/exchange/groups/official-statistics/members/{self.statistics.client_id}"
+        answer(self.operator.call("PUT", member), 200)
+        right = {
+            "subject": "group:official-statistics",
+            "provider": f"{self.instance}/{REGISTRY}",
+            "service_code": "births",
+            "method": "GET",
+            "path": "/births/*",
+        }
+        granted = answer(self.operator.call("POST", "/exchange/rights", json=right), 201)
+        read = self._gateway(self.statistics, "B-2025-000342")
+        expect(read.status_code == 200, f"the group right did not open GET: {read.text}")
+        path = f"/exchange/r1/{self.instance}/{REGISTRY}/births/echo"
+        other = self.statistics.call(
+            "POST", path, json={}, headers={"X-Road-Client": self.statistics.client_id}
+        )
+        expect(other.status_code == 403, f"another endpoint was not refused: {other.text}")
+        revoke = self.operator.call("DELETE", f"/exchange/rights/{granted['right_id']}")
+        expect(revoke.status_code == 204, f"the right was not revoked: {revoke.text}")
+        after = self._gateway(self.statistics, "B-2025-000342")
+        expect(after.status_code == 403, "a revoked right still opened the endpoint")
+        return (
+            "group right on GET /births/*: read 200, POST /echo 403; "
+            f"after revocation {after.status_code} {after.headers.get('X-Road-Error')}"
+        )
+
     def export_evidence(self) -> str:
         response = self.operator.call("GET", f"/exchange/messages/{self.message_id}/evidence")
         expect(response.status_code == 200, f"no evidence: {response.text}")
@@ -278,6 +320,7 @@ def chapter(story: Story, platform: Platform) -> None:
             story.step("The registry's service and the ministry's right", steps.register_service)
             story.step("The ministry queries the registry", steps.query)
             story.step("Calls without the right are refused", steps.refused)
+            story.step("A group right opens one endpoint, until revoked", steps.group_right)
             story.step("Export and verify the evidence bundle", steps.export_evidence)
             story.step("The message log verifies", steps.verify_log)
         finally:

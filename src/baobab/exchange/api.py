@@ -7,71 +7,34 @@ The gateway route answers refusals as problem+json with ``X-Road-Error`` (the st
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from baobab.directory import ClientId, MemberId
 from baobab.exchange.domain import (
-    BadResponseSignature,
-    BodyTooLarge,
-    ClientMismatch,
-    ProviderTimeout,
-    ProviderUnreachable,
-    RequestHashMismatch,
-    ResponseTooLarge,
+    NoStoredBody,
     Service,
 )
-from baobab.exchange.gateway import ConsumerCall, Gateway
+from baobab.exchange.gateway import Gateway
+from baobab.exchange.gateway_api import add_gateway_route
 from baobab.exchange.messagelog import MessageLog
 from baobab.exchange.monitoring import OperationalMonitor, ServiceStats
 from baobab.exchange.ports import KeyDirectory
 from baobab.exchange.pubsub import PubSub
 from baobab.exchange.pubsub_api import add_pubsub_routes
+from baobab.exchange.rights import AccessPolicy
+from baobab.exchange.rights_api import add_rights_routes
 from baobab.exchange.services import Discovery, ServiceRegistry
+from baobab.exchange.workers import Workers
 from baobab.infra.http.auth import Credentials, MissingScope, principal_of, require_scope
-from baobab.infra.http.problems import problem, status_for
-from baobab.kernel.errors import BaobabError
 from baobab.kernel.principal import Principal
 
 Reader = Annotated[Principal, Depends(require_scope("exchange:read"))]
 Admin = Annotated[Principal, Depends(require_scope("exchange:admin"))]
-
-CLIENT_HEADERS = ("x-road-client", "information-mediator-client", "x-govstack-client")
-GATEWAY_PATH = (
-    "/r1/{instance}/{member_class}/{member_code}/{subsystem_code}/{service_code}/{path:path}"
-)
-_STATUS: dict[type[BaobabError], int] = {
-    BodyTooLarge: 413,
-    ProviderTimeout: 504,
-    ProviderUnreachable: 502,
-    ResponseTooLarge: 502,
-    BadResponseSignature: 502,
-    RequestHashMismatch: 502,
-}
-
-
-_GATEWAY_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The provider's answer, signed (X-Road-Signature)"},
-    401: {"description": "No or bad token, or X-Road-Client not the token's"},
-    403: {"description": "No access right, no consent"},
-    413: {"description": "Body over the limit"},
-    502: {"description": "Provider failed, or its answer is not bound to the request"},
-    503: {"description": "Message log cannot be written"},
-    504: {"description": "Provider timeout"},
-}
-
-
-def gateway_status(error: BaobabError) -> int:
-    """The HTTP status of a refused message."""
-    for kind, status in _STATUS.items():
-        if isinstance(error, kind):
-            return status
-    return status_for(error)
 
 
 async def caller_or_party(request: Request, credentials: Credentials) -> Principal:
@@ -225,73 +188,23 @@ def build_router(
     discovery: Discovery,
     monitor: OperationalMonitor,
     pubsub: PubSub,
+    policy: AccessPolicy | None = None,
+    workers: Workers | None = None,
 ) -> APIRouter:
-    """The exchange's routes over its services."""
-    router = APIRouter(prefix="/exchange", tags=["exchange"])
-    _gateway_route(router, gateway)
+    """The exchange's routes over its services; ``workers`` run while the app serves."""
+    router = APIRouter(
+        prefix="/exchange",
+        tags=["exchange"],
+        lifespan=workers.lifespan if workers is not None else None,
+    )
+    add_gateway_route(router, gateway)
     _registry_routes(router, registry)
     _discovery_routes(router, discovery, monitor)
     _log_routes(router, log, keys)
     add_pubsub_routes(router, pubsub)
+    if policy is not None:
+        add_rights_routes(router, policy)
     return router
-
-
-def _gateway_route(router: APIRouter, gateway: Gateway) -> None:
-
-    async def call_service(
-        request: Request,
-        credentials: Credentials,
-        named_service: PathService,
-        service_code: str,
-        path: str,
-    ) -> Response:
-        headers = {name.lower(): value for name, value in request.headers.items()}
-        try:
-            principal = principal_of(request, credentials)
-            if not principal.has_scope("exchange:call"):
-                raise MissingScope("the gateway needs the scope 'exchange:call'")
-            provider = named_service.provider
-            named = {headers[h] for h in CLIENT_HEADERS if h in headers}
-            if len(named) > 1:
-                raise ClientMismatch("the client headers name different subsystems")
-        except BaobabError as exc:
-            return _refused(request, exc, {"X-Road-Error": exc.code})
-        claimed = named.pop() if named else None
-        if claimed is not None:
-            headers["x-road-client"] = claimed
-        target = "/" + path + (f"?{request.url.query}" if request.url.query else "")
-
-        async def body() -> AsyncIterator[bytes]:
-            async for chunk in request.stream():
-                if chunk:
-                    yield chunk
-
-        answer = await gateway.exchange(
-            ConsumerCall(
-                client_id=principal.client_id,
-                claimed_client=claimed,
-                provider=provider,
-                service_code=service_code,
-                method=request.method,
-                target=target,
-                headers=headers,
-                body=body(),
-            )
-        )
-        if answer.error is not None:
-            return _refused(request, answer.error, answer.headers)
-        return Response(answer.body, status_code=answer.status, headers=answer.headers)
-
-    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
-        router.add_api_route(
-            GATEWAY_PATH,
-            call_service,
-            methods=[method],
-            operation_id=f"exchange_gateway_{method.lower()}",
-            summary="Call a provider's service through the gateway (X-Road REST protocol)",
-            response_class=Response,
-            responses=_GATEWAY_RESPONSES,
-        )
 
 
 def _registry_routes(router: APIRouter, registry: ServiceRegistry) -> None:
@@ -433,6 +346,19 @@ def _log_routes(router: APIRouter, log: MessageLog, keys: KeyDirectory) -> None:
             headers={"Content-Disposition": f'attachment; filename="evidence-{message_id}.json"'},
         )
 
+    @router.get(
+        "/messages/{message_id}/bodies/{part}",
+        response_class=Response,
+        responses={200: {"content": {"application/octet-stream": {}}}},
+    )
+    def get_body(_: Admin, message_id: str, part: Literal["request", "response"]) -> Response:
+        """A message's stored body (kept encrypted only where configured), decrypted and checked
+        against the digest its log entry signs. Needs ``exchange:admin``."""
+        body = log.bodies(message_id).get(part)
+        if body is None:
+            raise NoStoredBody(f"no stored {part} body of {message_id}")
+        return Response(body, media_type="application/octet-stream")
+
 
 def _check_party(principal: Principal, payload: Any) -> None:
     """Without ``exchange:read`` a caller sees only messages it sent or answered."""
@@ -441,16 +367,3 @@ def _check_party(principal: Principal, payload: Any) -> None:
     provider = str(payload.get("service", "")).rsplit("/", 1)[0]
     if principal.client_id not in (payload.get("client"), provider):
         raise MissingScope("only the message's client and provider, or exchange:read, see it")
-
-
-def _refused(request: Request, error: BaobabError, headers: dict[str, str]) -> Response:
-    response = problem(
-        status=gateway_status(error),
-        code=error.code,
-        title=error.title,
-        detail=error.detail,
-        request=request,
-        **error.extra,
-    )
-    response.headers.update(headers)
-    return response

@@ -4,13 +4,14 @@ gateway picks up where the last one stopped."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from baobab.exchange.domain import digest
-from baobab.exchange.pubsub import PubSubUnitOfWork, Subscription, WebhookSender
+from baobab.exchange.pubsub import Event, PubSubUnitOfWork, Subscription, WebhookSender
 from baobab.kernel.clock import Clock
 from baobab.kernel.hashchain import canonical_json
 
@@ -40,51 +41,68 @@ class PushDelivery:
         self._batch = batch
 
     async def deliver_due(self) -> int:
-        """One pass over every due push subscription; returns how many events were accepted."""
-        now = self._clock.now()
-        with self._uow() as uow:
-            due = list(uow.pubsub.due_push_subscriptions(now, 100))
+        """One pass over every due push subscription; returns how many events were accepted.
+        Database work runs in a thread, so the serving event loop is never held."""
+        due = await asyncio.to_thread(self._due)
         delivered = 0
         for sub in due:
             delivered += await self._deliver(sub)
         return delivered
 
-    async def _deliver(self, sub: Subscription) -> int:
+    def _due(self) -> list[Subscription]:
         with self._uow() as uow:
-            events = uow.pubsub.events_after(
-                sub.owner,
-                sub.room,
-                sub.cursor,
-                types=sub.event_types,
-                now=self._clock.now(),
-                limit=self._batch,
+            return list(uow.pubsub.due_push_subscriptions(self._clock.now(), 100))
+
+    def _events(self, sub: Subscription) -> list[Event]:
+        with self._uow() as uow:
+            return list(
+                uow.pubsub.events_after(
+                    sub.owner,
+                    sub.room,
+                    sub.cursor,
+                    types=sub.event_types,
+                    now=self._clock.now(),
+                    limit=self._batch,
+                )
             )
-        delivered, cursor, failure = 0, sub.cursor, None
+
+    def _advance(self, subscription_id: str, cursor: int) -> bool:
+        """Move the cursor (durable after each accepted event: at least once)."""
+        with self._uow() as uow:
+            current = uow.pubsub.get_subscription(subscription_id)
+            if current is None:
+                return False
+            uow.pubsub.save_subscription(replace(current, cursor=cursor, attempts=0))
+        return True
+
+    def _retry_later(self, sub: Subscription, failure: str) -> None:
+        attempts = sub.attempts + 1
+        wait = min(self._base * (2 ** min(attempts - 1, 20)), MAX_BACKOFF)
+        with self._uow() as uow:
+            current = uow.pubsub.get_subscription(sub.subscription_id)
+            if current is not None:
+                uow.pubsub.save_subscription(
+                    replace(
+                        current,
+                        attempts=attempts,
+                        next_attempt_at=self._clock.now() + wait,
+                        last_error=failure,
+                    )
+                )
+
+    async def _deliver(self, sub: Subscription) -> int:
+        events = await asyncio.to_thread(self._events, sub)
+        delivered = 0
         for event in events:
             body = canonical_json(event.message())
             signature = self._sign({"event_id": event.event_id, "body": digest(body)})
             headers = {"content-type": "application/json", "x-baobab-event-signature": signature}
             if not await self._sender.deliver(str(sub.endpoint), body, headers):
-                failure = f"event {event.sequence} not accepted"
+                await asyncio.to_thread(
+                    self._retry_later, sub, f"event {event.sequence} not accepted"
+                )
                 break
-            cursor, delivered = event.sequence, delivered + 1
-            with self._uow() as uow:  # durable after each accepted event: at least once
-                current = uow.pubsub.get_subscription(sub.subscription_id)
-                if current is None:
-                    return delivered
-                uow.pubsub.save_subscription(replace(current, cursor=cursor, attempts=0))
-        if failure is not None:
-            attempts = sub.attempts + 1
-            wait = min(self._base * (2 ** min(attempts - 1, 20)), MAX_BACKOFF)
-            with self._uow() as uow:
-                current = uow.pubsub.get_subscription(sub.subscription_id)
-                if current is not None:
-                    uow.pubsub.save_subscription(
-                        replace(
-                            current,
-                            attempts=attempts,
-                            next_attempt_at=self._clock.now() + wait,
-                            last_error=failure,
-                        )
-                    )
+            delivered += 1
+            if not await asyncio.to_thread(self._advance, sub.subscription_id, event.sequence):
+                break
         return delivered

@@ -11,6 +11,7 @@ path, body or user id in clear); see ``docs/exchange.md`` for the exact fields.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -206,13 +207,22 @@ def response_content(
     }
 
 
-def sign_detached(signer: Signer, content: Mapping[str, Any], *, typ: str, iat: int) -> str:
+def sign_detached(
+    signer: Signer, content: Mapping[str, Any], *, typ: str, iat: int, encoded: bytes | None = None
+) -> str:
     """A detached compact JWS (RFC 7515, appendix F) over ``canonical_json(content)``:
-    ``header..signature``; the receiver rebuilds the payload from the message it got."""
-    header = {"alg": signer.alg, "kid": signer.kid, "typ": typ, "iat": iat}
-    protected = b64url(canonical_json(header))
-    signing_input = f"{protected}.{b64url(canonical_json(content))}".encode("ascii")
+    ``header..signature``; the receiver rebuilds the payload from the message it got.
+    ``encoded``, if given, is that canonical JSON already made (the hot path makes it once)."""
+    protected = _protected(signer.alg, signer.kid, typ, iat)
+    payload = canonical_json(content) if encoded is None else encoded
+    signing_input = f"{protected}.{b64url(payload)}".encode("ascii")
     return f"{protected}..{b64url(signer.sign(signing_input))}"
+
+
+@functools.lru_cache(maxsize=64)
+def _protected(alg: str, kid: str, typ: str, iat: int) -> str:
+    # the same header serves every message of the same second
+    return b64url(canonical_json({"alg": alg, "kid": kid, "typ": typ, "iat": iat}))
 
 
 def _strict_b64(part: str) -> bytes:
@@ -351,6 +361,9 @@ class MessageRecord:
     response_signature: str | None = None
     provider_signature: str | None = None
     duration_ms: float = 0.0
+    # the bodies, kept (encrypted, outside the chain) only where the log is set to store them
+    request_body: bytes | None = field(default=None, repr=False)
+    response_body: bytes | None = field(default=None, repr=False)
 
     def payload(self) -> dict[str, Any]:
         """The JSON object the hash chain commits to."""
@@ -372,6 +385,34 @@ class MessageRecord:
             "provider_signature": self.provider_signature,
             "duration_ms": round(self.duration_ms, 3),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class SealedBody:
+    """A message body encrypted with AES-GCM under the key ``key_id``; its associated data is
+    :func:`body_context`, so a ciphertext moved to another message or part does not open."""
+
+    message_id: str
+    part: str  # "request" or "response"
+    key_id: str
+    nonce: bytes
+    ciphertext: bytes
+
+
+def body_context(message_id: str, part: str, body_digest: str) -> bytes:
+    """The associated data that binds an encrypted body to its message, part and digest (the
+    digest is the one signed in the log entry)."""
+    return f"baobab-exchange-body/1|{message_id}|{part}|{body_digest}".encode()
+
+
+class NoStoredBody(NotFound):
+    code = "exchange.no_stored_body"
+    title = "No stored body"
+
+
+class BodyUnreadable(Unavailable):
+    code = "exchange.body_unreadable"
+    title = "Stored message body cannot be decrypted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,6 +455,12 @@ def checkpoint_claims(
         "last_hash": last_hash,
         "at": at.isoformat(),
     }
+
+
+def checkpoint_digest(checkpoint: Checkpoint) -> bytes:
+    """What an RFC 3161 time-stamp of a checkpoint covers: SHA-256 of its compact JWS (which
+    signs the range, the Merkle root, the last hash and the sealing time)."""
+    return hashlib.sha256(checkpoint.jws.encode("ascii")).digest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,6 @@ from baobab.exchange.domain import (
     RequestHashMismatch,
     Service,
     ServiceDisabled,
-    content_hash,
     digest,
     request_content,
     response_content,
@@ -50,9 +49,11 @@ from baobab.exchange.ports import (
     ProviderClient,
     ProviderRequest,
 )
+from baobab.exchange.rights import AccessPolicy
 from baobab.exchange.services import ServiceCatalog
 from baobab.kernel.clock import Clock
 from baobab.kernel.errors import BaobabError, Unavailable
+from baobab.kernel.hashchain import canonical_json
 from baobab.kernel.ids import new_id
 from baobab.kernel.signing import Signer, VerificationKey, import_public_jwk
 
@@ -136,6 +137,7 @@ class _Message:
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    request_body: bytes | None = None
 
 
 class _TtlCache:
@@ -176,6 +178,8 @@ class Gateway:
         limits: GatewayLimits | None = None,
         observers: Sequence[MessageObserver] = (),
         monotonic: Callable[[], float] = time.monotonic,
+        policy: AccessPolicy | None = None,
+        keep_bodies: bool = False,
     ) -> None:
         self._catalog = catalog
         self._access = access
@@ -187,6 +191,8 @@ class Gateway:
         self._clock = clock
         self.limits = limits or GatewayLimits()
         self._observers = tuple(observers)
+        self._policy = policy
+        self._keep_bodies = keep_bodies
         self._decisions = _TtlCache(self.limits.decision_ttl, monotonic)
         self._provider_keys = _TtlCache(self.limits.decision_ttl, monotonic)
 
@@ -232,6 +238,8 @@ class Gateway:
             response_signature=message.response_signature,
             provider_signature=message.provider_signature,
             duration_ms=(time.perf_counter() - started) * 1000,
+            request_body=message.request_body if self._keep_bodies else None,
+            response_body=message.body if self._keep_bodies and error is None else None,
         )
         try:
             await self._log.append(record)
@@ -267,16 +275,28 @@ class Gateway:
             service = await asyncio.to_thread(self._catalog.get, call.provider, call.service_code)
         if not service.enabled:
             raise ServiceDisabled(f"{service.name} is disabled")
-        await self._check_access(ClientId.parse(call.client_id), service)
+        await self._check_access(ClientId.parse(call.client_id), service, call)
         if service.personal_data:
             await self._check_consent(call, service)
         body = await _read_limited(call.body, call.headers, self.limits.max_request_body)
+        message.request_body = body
         await self._forward(call, service, body, message)
 
-    async def _check_access(self, client: ClientId, service: Service) -> None:
+    async def _check_access(self, client: ClientId, service: Service, call: ConsumerCall) -> None:
+        """A directory right on the whole service, or an endpoint or group right of the
+        exchange's policy; deny by default."""
         key = (client, service.ref)
         if self._decisions.get(key):
             return
+        if self._policy is not None:
+            method, path = call.method.upper(), call.target.split("?", 1)[0]
+            args = (client, service.ref, method, path)
+            if self._policy.fresh():
+                allowed = self._policy.allows(*args)
+            else:
+                allowed = await asyncio.to_thread(self._policy.allows, *args)
+            if allowed:
+                return
         await asyncio.to_thread(self._access.check_access, client, service.ref)
         self._decisions.put(key, True)
 
@@ -311,10 +331,11 @@ class Gateway:
             headers=call.headers,
             body_digest=digest(body),
         )
+        encoded = canonical_json(message.request)
         message.request_signature = sign_detached(
-            self._signer, message.request, typ=REQUEST_JWS_TYPE, iat=iat
+            self._signer, message.request, typ=REQUEST_JWS_TYPE, iat=iat, encoded=encoded
         )
-        request_hash = message.request_hash = content_hash(message.request)
+        request_hash = message.request_hash = digest(encoded)
         outbound = {
             name: call.headers[name]
             for name in (*_FORWARDED, "x-road-id", "x-road-userid", "x-road-issue")

@@ -13,28 +13,47 @@ import asyncio
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from baobab.directory import ClientId
 from baobab.exchange.domain import (
     CHECKPOINT_JWS_TYPE,
+    BodyUnreadable,
     Checkpoint,
     LogEntry,
     LogVerification,
     MessageLogUnavailable,
     MessageRecord,
+    NoStoredBody,
+    SealedBody,
     UnknownMessage,
+    body_context,
     checkpoint_claims,
+    checkpoint_digest,
     detached_header,
+    digest,
     strict_compact,
 )
 from baobab.exchange.evidence import build_bundle
 from baobab.exchange.merkle import inclusion_proof, merkle_root
-from baobab.exchange.ports import KeyDirectory, MessageLogStore, UnitOfWorkFactory
+from baobab.exchange.ports import (
+    BodyCipher,
+    KeyDirectory,
+    MessageLogStore,
+    TimeStamper,
+    UnitOfWorkFactory,
+)
 from baobab.kernel.clock import Clock
 from baobab.kernel.errors import InvalidInput
 from baobab.kernel.hashchain import Link, link_hash, verify_chain
-from baobab.kernel.signing import Signer, VerificationKey, import_public_jwk
+from baobab.kernel.signing import (
+    Signer,
+    VerificationKey,
+    b64url,
+    b64url_decode,
+    import_public_jwk,
+)
 
 
 @dataclass
@@ -62,6 +81,8 @@ class MessageLog:
         checkpoint_every: int = 1000,
         max_batch: int = 512,
         trusted_keys: Sequence[VerificationKey] = (),
+        cipher: BodyCipher | None = None,
+        stamper: TimeStamper | None = None,
     ) -> None:
         if checkpoint_every < 1 or max_batch < 1:
             raise InvalidInput("checkpoint_every and max_batch must be positive")
@@ -71,6 +92,9 @@ class MessageLog:
         self._every = checkpoint_every
         self._max_batch = max_batch
         self._trusted = {k.kid: k for k in (signer.verification_key, *trusted_keys)}
+        self._cipher = cipher
+        self.stamper = stamper
+        self._sealed_up_to = -self._every  # unknown until the first write reads it
         self._batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batcher] = (
             weakref.WeakKeyDictionary()
         )
@@ -87,17 +111,63 @@ class MessageLog:
             entries: list[LogEntry] = []
             for offset, record in enumerate(records, start=1):
                 payload = {"sequence": before + offset, **record.payload()}
-                digest = link_hash(previous, payload)
+                hashed = link_hash(previous, payload)
                 entries.append(
-                    LogEntry(before + offset, record.message_id, payload, previous, digest)
+                    LogEntry(before + offset, record.message_id, payload, previous, hashed)
                 )
-                previous = digest
+                previous = hashed
             store.insert_entries(entries)
+            if self._cipher is not None:
+                store.insert_bodies(self._seal_bodies(records, self._cipher))
             store.set_head_hash(entries[-1].sequence, previous)
-            sealed = store.last_checkpoint()
-            if entries[-1].sequence - (sealed.last if sealed else 0) >= self._every:
-                self._seal(store, sealed)
+            # the last sealed entry only grows, so a cached value that is too low costs one
+            # read, never a wrong checkpoint (_seal starts from the stored last checkpoint)
+            if entries[-1].sequence - self._sealed_up_to >= self._every:
+                sealed = store.last_checkpoint()
+                self._sealed_up_to = sealed.last if sealed else 0
+                if entries[-1].sequence - self._sealed_up_to >= self._every:
+                    self._seal(store, sealed)
         return entries
+
+    @property
+    def stores_bodies(self) -> bool:
+        """True if bodies are kept (encrypted) beside the entries."""
+        return self._cipher is not None
+
+    @staticmethod
+    def _seal_bodies(records: Sequence[MessageRecord], cipher: BodyCipher) -> list[SealedBody]:
+        sealed: list[SealedBody] = []
+        for record in records:
+            for part, body, content in (
+                ("request", record.request_body, record.request),
+                ("response", record.response_body, record.response),
+            ):
+                if body is None or content is None:
+                    continue
+                context = body_context(record.message_id, part, str(content["body"]))
+                key_id, nonce, ciphertext = cipher.seal(body, context=context)
+                sealed.append(SealedBody(record.message_id, part, key_id, nonce, ciphertext))
+        return sealed
+
+    def bodies(self, message_id: str) -> dict[str, bytes]:
+        """The stored bodies of a message by part (``request``, ``response``), decrypted and
+        checked against the digests its log entry signs; empty if none were kept."""
+        entry = self.entry(message_id)
+        if self._cipher is None:
+            raise NoStoredBody("this gateway keeps no message bodies (not configured)")
+        with self._uow() as uow:
+            sealed = uow.log.bodies_of(message_id)
+        found: dict[str, bytes] = {}
+        for body in sealed:
+            content = entry.payload.get(body.part)
+            if not isinstance(content, dict):
+                raise BodyUnreadable(f"the entry of {message_id} signs no {body.part}")
+            context = body_context(message_id, body.part, str(content.get("body")))
+            plain = self._cipher.open(body.key_id, body.nonce, body.ciphertext, context=context)
+            if digest(plain) != content.get("body"):  # pragma: no cover - GCM checked the context
+                raise BodyUnreadable(f"the {body.part} body does not match its signed digest")
+            found[body.part] = plain
+        return found
 
     async def append(self, record: MessageRecord) -> LogEntry:
         """Append one record, group-committed with whatever else is waiting; raises
@@ -127,7 +197,44 @@ class MessageLog:
     def checkpoint(self) -> Checkpoint | None:
         """Seal every entry not yet under a checkpoint; ``None`` if there are none."""
         with self._uow() as uow:
+            uow.log.advance_head(0)  # the head's lock: one sealer at a time, after appenders
             return self._seal(uow.log, uow.log.last_checkpoint())
+
+    def checkpoint_if_due(self, *, max_age: timedelta, max_entries: int) -> Checkpoint | None:
+        """Seal the unsealed entries if there are ``max_entries`` of them or the oldest was
+        received ``max_age`` ago; ``None`` if nothing was due."""
+        with self._uow() as uow:
+            if not self._due(uow.log, max_age, max_entries):
+                return None
+            uow.log.advance_head(0)  # the head's lock, as in checkpoint(); then look again
+            if not self._due(uow.log, max_age, max_entries):  # pragma: no cover - a race
+                return None
+            return self._seal(uow.log, uow.log.last_checkpoint())
+
+    def _due(self, store: MessageLogStore, max_age: timedelta, max_entries: int) -> bool:
+        sealed = store.last_checkpoint()
+        first = (sealed.last if sealed else 0) + 1
+        last, _ = store.head()
+        if last < first:
+            return False
+        if last - first + 1 >= max_entries:
+            return True
+        oldest = store.entries(first, first)
+        received = datetime.fromisoformat(str(oldest[0].payload["received_at"]))
+        return self._clock.now() - received >= max_age
+
+    def unstamped(self, limit: int = 10) -> Sequence[Checkpoint]:
+        """Checkpoints still waiting for an RFC 3161 time-stamp, oldest first."""
+        with self._uow() as uow:
+            return uow.log.unstamped_checkpoints(limit)
+
+    def add_stamp(self, checkpoint: Checkpoint, token: bytes) -> None:
+        """Keep a time-stamp token of ``checkpoint`` (checked against it first)."""
+        if self.stamper is None:
+            raise InvalidInput("no time-stamping authority is configured")
+        self.stamper.check(token, checkpoint_digest(checkpoint))
+        with self._uow() as uow:
+            uow.log.add_stamp(checkpoint.last, b64url(token), self._clock.now())
 
     def _seal(self, store: MessageLogStore, sealed: Checkpoint | None) -> Checkpoint | None:
         first = (sealed.last if sealed else 0) + 1
@@ -181,9 +288,11 @@ class MessageLog:
                 )
             by_sequence = {link.sequence: link.hash for link in links}
             checkpoints = store.checkpoints()
+            stamps = store.stamps()
             expected_first = 1
             for checkpoint in checkpoints:
                 problems.extend(self._check_checkpoint(checkpoint, by_sequence, expected_first))
+                problems.extend(self._check_stamp(checkpoint, stamps.get(checkpoint.last)))
                 expected_first = checkpoint.last + 1
         return LogVerification(count, len(checkpoints), problems)
 
@@ -216,6 +325,18 @@ class MessageLog:
         elif hashes.get(checkpoint.last) != claims.get("last_hash"):
             problems.append(f"{name}: the last entry's hash differs from the signed one")
         return problems
+
+    def _check_stamp(self, checkpoint: Checkpoint, token: str | None) -> list[str]:
+        if token is None:
+            return []
+        name = f"checkpoint {checkpoint.first}..{checkpoint.last}"
+        if self.stamper is None:
+            return [f"{name}: has a time-stamp but no time-stamping authority is configured"]
+        try:
+            self.stamper.check(b64url_decode(token), checkpoint_digest(checkpoint))
+        except InvalidInput as exc:
+            return [f"{name}: its time-stamp does not verify ({exc.detail})"]
+        return []
 
     # --- evidence -----------------------------------------------------------------------------
 

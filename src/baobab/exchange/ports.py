@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
@@ -17,7 +18,7 @@ from baobab.directory import (
     ServiceRef,
     Subsystem,
 )
-from baobab.exchange.domain import Checkpoint, LogEntry, MessageRecord, Service
+from baobab.exchange.domain import Checkpoint, LogEntry, MessageRecord, SealedBody, Service
 from baobab.kernel.audit import AuditTrail
 
 # --- the store ------------------------------------------------------------------------------
@@ -69,6 +70,20 @@ class MessageLogStore(Protocol):
 
     def checkpoints(self) -> Sequence[Checkpoint]: ...
 
+    def insert_bodies(self, sealed: Sequence[SealedBody]) -> None: ...
+
+    def bodies_of(self, message_id: str) -> Sequence[SealedBody]: ...
+
+    def unstamped_checkpoints(self, limit: int) -> Sequence[Checkpoint]:
+        """Checkpoints without an RFC 3161 time-stamp token, oldest first."""
+        ...
+
+    def add_stamp(self, last: int, token: str, stamped_at: datetime) -> None: ...
+
+    def stamps(self) -> dict[int, str]:
+        """Time-stamp tokens (base64 DER) by the ``last`` of their checkpoint."""
+        ...
+
 
 class ExchangeUnitOfWork(Protocol):
     """One transaction over the exchange's store and the audit trail."""
@@ -107,6 +122,34 @@ class MessageLogWriter(Protocol):
     raises ``MessageLogUnavailable`` when it cannot."""
 
     async def append(self, record: MessageRecord) -> LogEntry: ...
+
+
+class BodyCipher(Protocol):
+    """Encrypts stored message bodies (AES-GCM); ``key_id`` names the key new bodies use."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    def seal(self, plaintext: bytes, *, context: bytes) -> tuple[str, bytes, bytes]:
+        """``(key_id, nonce, ciphertext)`` of ``plaintext`` bound to ``context``."""
+        ...
+
+    def open(self, key_id: str, nonce: bytes, ciphertext: bytes, *, context: bytes) -> bytes:
+        """The plaintext; raises ``BodyUnreadable`` for an unknown key or a failed check."""
+        ...
+
+
+class TimeStamper(Protocol):
+    """An RFC 3161 time-stamping authority: a token over a SHA-256 digest, and its check."""
+
+    async def stamp(self, digest: bytes) -> bytes:
+        """A time-stamp token (DER) whose message imprint is ``digest``; raises ``Unavailable``."""
+        ...
+
+    def check(self, token: bytes, digest: bytes) -> datetime:
+        """The time the token attests for ``digest``; raises ``InvalidInput`` if it does not
+        verify with the authority's certificate or names another digest."""
+        ...
 
 
 # --- the directory --------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 from baobab.directory import ClientId, Subsystem
 from baobab.exchange.domain import DuplicateService, Service, UnknownService
 from baobab.exchange.ports import ClientDirectory, UnitOfWorkFactory
+from baobab.exchange.rights import AccessPolicy
 from baobab.kernel.audit import AuditEvent
 from baobab.kernel.clock import Clock
 
@@ -125,9 +126,16 @@ class Discovery:
     """The GovStack IM / X-Road metaservices: list clients, list methods, allowed methods and
     a service's OpenAPI document."""
 
-    def __init__(self, *, registry: ServiceRegistry, directory: ClientDirectory) -> None:
+    def __init__(
+        self,
+        *,
+        registry: ServiceRegistry,
+        directory: ClientDirectory,
+        policy: AccessPolicy | None = None,
+    ) -> None:
         self._registry = registry
         self._directory = directory
+        self._policy = policy
 
     def clients(self) -> list[tuple[Subsystem, str]]:
         """Every subsystem with its member's name (X-Road listClients)."""
@@ -142,8 +150,11 @@ class Discovery:
         return self._registry.list(provider)
 
     def allowed(self, client: ClientId) -> list[Service]:
-        """The enabled services ``client`` holds a right on (X-Road allowedMethods)."""
+        """The enabled services ``client`` holds a right on — in the directory, or on some
+        endpoint, itself or through a group (X-Road allowedMethods)."""
         granted = {r.service for r in self._directory.rights_of(client)}
+        if self._policy is not None:
+            granted |= self._policy.services_open_to(client)
         return [s for s in self._registry.list() if s.enabled and s.ref in granted]
 
     def openapi(self, provider: ClientId, code: str) -> Mapping[str, Any]:

@@ -34,9 +34,12 @@ def xapi(exchange: Exchange) -> Iterator[TestClient]:
             gateway=exchange.gateway,
             log=exchange.log,
             keys=platform.directory,
-            discovery=Discovery(registry=exchange.registry, directory=platform.directory),
+            discovery=Discovery(
+                registry=exchange.registry, directory=platform.directory, policy=exchange.policy
+            ),
             monitor=exchange.monitor,
             pubsub=exchange.pubsub,
+            policy=exchange.policy,
         ),
     ]
     registry = CollectorRegistry()

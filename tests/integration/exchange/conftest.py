@@ -22,11 +22,12 @@ from baobab.exchange import (
     ServiceCatalog,
     ServiceRegistry,
 )
-from baobab.exchange.adapters.h11_client import H11ProviderClient
 from baobab.exchange.adapters.http import HttpxProviderClient
+from baobab.exchange.adapters.http1_client import Http1ProviderClient
 from baobab.exchange.adapters.sql import SqlExchangeUnitOfWork
 from baobab.exchange.ports import ExchangeUnitOfWork
 from baobab.exchange.pubsub import PubSub
+from baobab.exchange.rights import AccessPolicy
 from baobab.kernel.signing import Signer
 from tests.support import Caller, register
 from tests.unit.exchange.fakes import FakeConsent
@@ -54,6 +55,7 @@ class Exchange:
     pubsub: PubSub
     provider: Caller
     ministry: Caller
+    policy: AccessPolicy
 
 
 def build_exchange(
@@ -65,6 +67,7 @@ def build_exchange(
     consent: ConsentCheck | None = None,
     checkpoint_every: int = 1000,
     monitor: OperationalMonitor | None = None,
+    policy: AccessPolicy | None = None,
 ) -> tuple[ServiceRegistry, MessageLog, Gateway]:
     """Compose the exchange over ``platform`` (what bootstrap.py does once wired)."""
     db = platform.db
@@ -83,13 +86,14 @@ def build_exchange(
         catalog=ServiceCatalog(registry, ttl=0),
         access=platform.directory,
         keys=platform.directory,
-        provider=(HttpxProviderClient(transport=transport) if transport else H11ProviderClient()),
+        provider=(HttpxProviderClient(transport=transport) if transport else Http1ProviderClient()),
         log=log,
         consent=consent or FakeConsent(),
         signer=platform.signer,
         clock=platform.clock,
         limits=limits or GatewayLimits(decision_ttl=0, max_request_body=64 * 1024),
         observers=[monitor] if monitor else [],
+        policy=policy,
     )
     return registry, log, gateway
 
@@ -126,11 +130,13 @@ def exchange(wired: Platform) -> Exchange:
     """The exchange over the real registry app (in process), which signs its answers."""
     provider_signer = Signer.generate()
     consent, monitor = FakeConsent(), OperationalMonitor()
+    policy = AccessPolicy(uow=lambda: SqlExchangeUnitOfWork(wired.db), clock=wired.clock, ttl=0)
     registry, log, gateway = build_exchange(
         wired,
         transport=registry_transport(wired, provider_signer),
         consent=consent,
         monitor=monitor,
+        policy=policy,
     )
     provider, ministry = parties(wired, registry)
     wired.directory.add_key(
@@ -141,4 +147,6 @@ def exchange(wired: Platform) -> Exchange:
     pubsub = PubSub(
         uow=lambda: SqlExchangeUnitOfWork(db), access=wired.directory, clock=wired.clock
     )
-    return Exchange(wired, registry, log, gateway, consent, monitor, pubsub, provider, ministry)
+    return Exchange(
+        wired, registry, log, gateway, consent, monitor, pubsub, provider, ministry, policy
+    )

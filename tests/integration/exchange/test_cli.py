@@ -8,8 +8,12 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from baobab.bootstrap import bootstrap
 from baobab.cli import app
+from baobab.exchange import MessageRecord
+from baobab.exchange.domain import digest
 from baobab.infra.settings import Settings
+from baobab.kernel.ids import new_id
 from tests.integration.exchange.conftest import Exchange
 from tests.integration.exchange.test_gateway_sql import call
 
@@ -56,3 +60,39 @@ def test_evidence_round_trip_and_log_verification(exchange: Exchange, tmp_path: 
     delivered = runner.invoke(app, ["exchange", "deliver", "--once"])
     assert delivered.exit_code == 0, delivered.output
     assert "0 events delivered" in delivered.output
+
+
+@pytest.mark.usefixtures("env")
+def test_stored_bodies_and_time_stamps_from_the_command_line(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    no_tsa = runner.invoke(app, ["exchange", "stamp"])
+    assert no_tsa.exit_code == 1
+    assert "no time-stamping authority" in no_tsa.output
+
+    monkeypatch.setenv("BAOBAB_EXCHANGE_STORE_BODIES", "true")
+    built = bootstrap(settings.model_copy(update={"exchange_store_bodies": True}), upgrade=False)
+    try:
+        body = b'{"name":"Amina"}'
+        message_id = new_id()
+        request = {"typ": "t", "id": message_id, "body": digest(body)}
+        now = built.clock.now()
+        record = MessageRecord(
+            message_id,
+            "DEV/A/B/c",
+            "DEV/X/Y/z/s",
+            now,
+            now,
+            "ok",
+            request=request,
+            request_body=body,
+        )
+        built.exchange.log.append_batch([record])
+    finally:
+        built.close()
+    shown = runner.invoke(app, ["exchange", "body", message_id, "request"])
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout_bytes == body
+    missing = runner.invoke(app, ["exchange", "body", message_id, "response"])
+    assert missing.exit_code == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -157,3 +157,32 @@ def test_concurrent_writers_keep_one_chain(platform: Platform) -> None:
     verdict = logs[0].verify()
     assert verdict.intact, verdict.problems
     assert verdict.entries == 80
+
+
+def test_sealing_beside_concurrent_writers_keeps_checkpoints_contiguous(platform: Platform) -> None:
+    logs = [make_log(platform, every=7) for _ in range(3)]
+    sealer = make_log(platform)
+    done = threading.Event()
+
+    def write(log: MessageLog) -> None:
+        for _ in range(10):
+            log.append_batch([record(), record()])
+
+    def seal() -> None:
+        while not done.is_set():
+            sealer.checkpoint()
+            sealer.checkpoint_if_due(max_age=timedelta(0), max_entries=1)
+
+    writers = [threading.Thread(target=write, args=(log,)) for log in logs]
+    sealing = threading.Thread(target=seal)
+    sealing.start()
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    done.set()
+    sealing.join()
+    sealer.checkpoint()
+    verdict = sealer.verify()
+    assert verdict.intact, verdict.problems
+    assert verdict.entries == 60

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
 
 from baobab.directory import AccessDenied, ClientId, PublicKey, ServiceRef
 from baobab.exchange import ConsentAnswer, ConsentQuery, LogEntry, MessageRecord, Service
-from baobab.exchange.domain import Checkpoint, MessageLogUnavailable
+from baobab.exchange.domain import Checkpoint, MessageLogUnavailable, SealedBody
 from baobab.exchange.ports import ProviderRequest, ProviderResponse
+from baobab.exchange.rights import AccessGroup, EndpointRight
 from baobab.kernel.audit import AuditEvent
 from baobab.kernel.hashchain import GENESIS
 
@@ -23,6 +24,10 @@ class _State:
     head: tuple[int, str] = (0, GENESIS)
     checkpoints: list[Checkpoint] = field(default_factory=list)
     audit: list[tuple[AuditEvent, datetime]] = field(default_factory=list)
+    bodies: list[SealedBody] = field(default_factory=list)
+    stamps: dict[int, str] = field(default_factory=dict)
+    groups: dict[str, AccessGroup] = field(default_factory=dict)
+    rights: dict[str, EndpointRight] = field(default_factory=dict)
 
 
 class FakeStore:
@@ -85,6 +90,60 @@ class FakeStore:
     def checkpoints(self) -> Sequence[Checkpoint]:
         return list(self.s.checkpoints)
 
+    def insert_bodies(self, sealed: Sequence[SealedBody]) -> None:
+        self.s.bodies.extend(sealed)
+
+    def bodies_of(self, message_id: str) -> Sequence[SealedBody]:
+        return [b for b in self.s.bodies if b.message_id == message_id]
+
+    def unstamped_checkpoints(self, limit: int) -> Sequence[Checkpoint]:
+        return [c for c in self.s.checkpoints if c.last not in self.s.stamps][:limit]
+
+    def add_stamp(self, last: int, token: str, stamped_at: datetime) -> None:
+        assert last not in self.s.stamps
+        self.s.stamps[last] = token
+
+    def stamps(self) -> dict[int, str]:
+        return dict(self.s.stamps)
+
+
+class FakeRights:
+    def __init__(self, state: _State) -> None:
+        self.s = state
+
+    def add_group(self, group: AccessGroup) -> bool:
+        if group.code in self.s.groups:
+            return False
+        self.s.groups[group.code] = group
+        return True
+
+    def get_group(self, code: str) -> AccessGroup | None:
+        return self.s.groups.get(code)
+
+    def list_groups(self) -> Sequence[AccessGroup]:
+        return [g for _, g in sorted(self.s.groups.items())]
+
+    def set_member(self, code: str, client: str, *, member: bool) -> bool:
+        group = self.s.groups[code]
+        if (client in group.members) == member:
+            return False
+        members = group.members | {client} if member else group.members - {client}
+        self.s.groups[code] = replace(group, members=frozenset(members))
+        return True
+
+    def add_right(self, right: EndpointRight) -> bool:
+        key = (right.subject, right.service, right.method, right.path)
+        if any((r.subject, r.service, r.method, r.path) == key for r in self.s.rights.values()):
+            return False
+        self.s.rights[right.right_id] = right
+        return True
+
+    def remove_right(self, right_id: str) -> bool:
+        return self.s.rights.pop(right_id, None) is not None
+
+    def list_rights(self) -> Sequence[EndpointRight]:
+        return list(self.s.rights.values())
+
 
 class FakeAudit:
     def __init__(self, state: _State) -> None:
@@ -103,6 +162,7 @@ class FakeUnitOfWork:
     def __enter__(self) -> FakeUnitOfWork:
         self._work = copy.deepcopy(self._state)
         self.services = self.log = FakeStore(self._work)
+        self.rights = FakeRights(self._work)
         self.audit = FakeAudit(self._work)
         return self
 

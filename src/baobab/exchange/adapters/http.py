@@ -80,9 +80,17 @@ class HttpxWebhookSender:
     def __init__(
         self, *, transport: httpx.AsyncBaseTransport | None = None, timeout: float = 10.0
     ) -> None:
-        self._client = httpx.AsyncClient(transport=transport, timeout=timeout, trust_env=False)
+        self._transport = transport
+        self._timeout = timeout
+        # made at the first delivery: a client loads the TLS trust store, which every process
+        # that builds the platform (the CLI, each test) would otherwise pay for at start
+        self._client: httpx.AsyncClient | None = None
 
     async def deliver(self, endpoint: str, body: bytes, headers: Mapping[str, str]) -> bool:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                transport=self._transport, timeout=self._timeout, trust_env=False
+            )
         try:
             response = await self._client.post(endpoint, content=body, headers=dict(headers))
         except httpx.HTTPError:
@@ -90,4 +98,6 @@ class HttpxWebhookSender:
         return 200 <= response.status_code < 300
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

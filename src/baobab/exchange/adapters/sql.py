@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -13,11 +14,13 @@ from sqlalchemy import (
     Column,
     Connection,
     Integer,
+    LargeBinary,
     MetaData,
     Row,
     String,
     Table,
     Text,
+    bindparam,
     delete,
     insert,
     select,
@@ -27,7 +30,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from baobab.directory import ClientId
 from baobab.exchange.adapters.pubsub_sql import SqlPubSubStore
-from baobab.exchange.domain import Checkpoint, LogEntry, Service
+from baobab.exchange.adapters.rights_sql import SqlRightsStore
+from baobab.exchange.domain import Checkpoint, LogEntry, SealedBody, Service
 from baobab.infra.audit import SqlAuditTrail
 from baobab.infra.database import Database, UtcDateTime
 from baobab.kernel.hashchain import GENESIS
@@ -82,6 +86,40 @@ checkpoints = Table(
     Column("at", UtcDateTime, nullable=False),
     Column("jws", Text, nullable=False),
 )
+
+
+bodies = Table(
+    "exchange_bodies",
+    metadata,
+    Column("message_id", String(40), primary_key=True),
+    Column("part", String(10), primary_key=True),
+    Column("key_id", String(100), nullable=False),
+    Column("nonce", LargeBinary, nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+)
+
+stamps = Table(
+    "exchange_checkpoint_stamps",
+    metadata,
+    Column("last", BigInteger, primary_key=True, autoincrement=False),
+    Column("token", Text, nullable=False),
+    Column("stamped_at", UtcDateTime, nullable=False),
+)
+
+# the log's hot statements, built once (building a statement costs more than running it here)
+_ADVANCE_HEAD = (
+    update(log_head)
+    .where(log_head.c.id == 1)
+    .values(sequence=log_head.c.sequence + bindparam("count"))
+    .returning(log_head.c.sequence, log_head.c.hash)
+)
+_SET_HEAD = (
+    update(log_head)
+    .where(log_head.c.id == 1)
+    .values(sequence=bindparam("new_sequence"), hash=bindparam("new_hash"))
+)
+_INSERT_ENTRY = insert(log)
+_LAST_CHECKPOINT = select(checkpoints).order_by(checkpoints.c.last.desc()).limit(1)
 
 
 def _service(row: Row[Any]) -> Service:
@@ -184,13 +222,7 @@ class SqlExchangeStore:
     # --- the message log ----------------------------------------------------------------------
 
     def advance_head(self, count: int) -> tuple[int, str]:
-        statement = (
-            update(log_head)
-            .where(log_head.c.id == 1)
-            .values(sequence=log_head.c.sequence + count)
-            .returning(log_head.c.sequence, log_head.c.hash)
-        )
-        row = self._c.execute(statement).first()
+        row = self._c.execute(_ADVANCE_HEAD, {"count": count}).first()
         if row is None:  # first write ever (or an emptied table): seed the head, then take it
             dialect_insert = (
                 postgresql.insert if self._c.dialect.name == "postgresql" else sqlite.insert
@@ -200,13 +232,11 @@ class SqlExchangeStore:
                 .values(id=1, sequence=0, hash=GENESIS)
                 .on_conflict_do_nothing()
             )
-            row = self._c.execute(statement).one()
+            row = self._c.execute(_ADVANCE_HEAD, {"count": count}).one()
         return int(row.sequence) - count, str(row.hash)
 
     def set_head_hash(self, sequence: int, hash_: str) -> None:
-        self._c.execute(
-            update(log_head).where(log_head.c.id == 1).values(sequence=sequence, hash=hash_)
-        )
+        self._c.execute(_SET_HEAD, {"new_sequence": sequence, "new_hash": hash_})
 
     def head(self) -> tuple[int, str]:
         row = self._c.execute(select(log_head.c.sequence, log_head.c.hash)).first()
@@ -214,7 +244,7 @@ class SqlExchangeStore:
 
     def insert_entries(self, entries: Sequence[LogEntry]) -> None:
         self._c.execute(
-            insert(log),
+            _INSERT_ENTRY,
             [
                 {
                     "sequence": e.sequence,
@@ -251,9 +281,7 @@ class SqlExchangeStore:
         return _entry(row) if row else None
 
     def last_checkpoint(self) -> Checkpoint | None:
-        row = self._c.execute(
-            select(checkpoints).order_by(checkpoints.c.last.desc()).limit(1)
-        ).first()
+        row = self._c.execute(_LAST_CHECKPOINT).first()
         return _checkpoint(row) if row else None
 
     def checkpoint_covering(self, sequence: int) -> Checkpoint | None:
@@ -280,6 +308,47 @@ class SqlExchangeStore:
         query = select(checkpoints).order_by(checkpoints.c.last)
         return [_checkpoint(r) for r in self._c.execute(query)]
 
+    # --- encrypted bodies and time-stamps -----------------------------------------------------
+
+    def insert_bodies(self, sealed: Sequence[SealedBody]) -> None:
+        if sealed:
+            self._c.execute(
+                insert(bodies),
+                [
+                    {
+                        "message_id": b.message_id,
+                        "part": b.part,
+                        "key_id": b.key_id,
+                        "nonce": b.nonce,
+                        "ciphertext": b.ciphertext,
+                    }
+                    for b in sealed
+                ],
+            )
+
+    def bodies_of(self, message_id: str) -> Sequence[SealedBody]:
+        query = select(bodies).where(bodies.c.message_id == message_id).order_by(bodies.c.part)
+        return [
+            SealedBody(r.message_id, r.part, r.key_id, bytes(r.nonce), bytes(r.ciphertext))
+            for r in self._c.execute(query)
+        ]
+
+    def unstamped_checkpoints(self, limit: int) -> Sequence[Checkpoint]:
+        stamped = select(stamps.c.last)
+        query = (
+            select(checkpoints)
+            .where(checkpoints.c.last.not_in(stamped))
+            .order_by(checkpoints.c.last)
+            .limit(limit)
+        )
+        return [_checkpoint(r) for r in self._c.execute(query)]
+
+    def add_stamp(self, last: int, token: str, stamped_at: datetime) -> None:
+        self._c.execute(insert(stamps).values(last=last, token=token, stamped_at=stamped_at))
+
+    def stamps(self) -> dict[int, str]:
+        return {int(r.last): str(r.token) for r in self._c.execute(select(stamps))}
+
 
 class SqlExchangeUnitOfWork:
     """One database transaction holding the exchange store and the audit trail."""
@@ -287,6 +356,7 @@ class SqlExchangeUnitOfWork:
     services: SqlExchangeStore
     log: SqlExchangeStore
     pubsub: SqlPubSubStore
+    rights: SqlRightsStore
     audit: SqlAuditTrail
 
     def __init__(self, db: Database) -> None:
@@ -297,6 +367,7 @@ class SqlExchangeUnitOfWork:
         connection = self._transaction.__enter__()
         self.services = self.log = SqlExchangeStore(connection)
         self.pubsub = SqlPubSubStore(connection)
+        self.rights = SqlRightsStore(connection)
         self.audit = SqlAuditTrail(connection)
         return self
 

@@ -1,10 +1,11 @@
-"""The h11 provider client against a real uvicorn server: round trips on pooled connections,
+"""The HTTP/1.1 provider client against a real uvicorn server: round trips on pooled connections,
 limits, timeouts, unreachable providers and connections the provider closed."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from starlette.applications import Starlette
@@ -15,7 +16,7 @@ from starlette.routing import Route
 from baobab.demo.exchange import serving
 from baobab.demo.stack import free_port
 from baobab.exchange import ProviderTimeout, ProviderUnreachable, ResponseTooLarge
-from baobab.exchange.adapters.h11_client import H11ProviderClient
+from baobab.exchange.adapters.http1_client import Http1ProviderClient
 from baobab.exchange.ports import ProviderRequest
 
 
@@ -62,7 +63,7 @@ def base() -> Iterator[str]:
 
 
 def send(
-    client: H11ProviderClient,
+    client: Http1ProviderClient,
     url: str,
     *,
     method: str = "GET",
@@ -83,7 +84,7 @@ def send(
 
 def test_round_trips_reuse_the_connection(base: str) -> None:
     async def twice() -> list[object]:
-        client = H11ProviderClient()
+        client = Http1ProviderClient()
         answers = []
         for payload in (b"one", b"two" * 100):
             request = ProviderRequest("POST", f"{base}/echo?a=1&b=2", {"x-test": "v"}, payload)
@@ -102,7 +103,7 @@ def test_round_trips_reuse_the_connection(base: str) -> None:
 
 
 def test_answers_over_the_limit_are_cut_off(base: str) -> None:
-    client = H11ProviderClient()
+    client = Http1ProviderClient()
     with pytest.raises(ResponseTooLarge):
         send(client, f"{base}/big")
     with pytest.raises(ResponseTooLarge):
@@ -113,19 +114,19 @@ def test_answers_over_the_limit_are_cut_off(base: str) -> None:
 
 def test_a_slow_provider_times_out(base: str) -> None:
     with pytest.raises(ProviderTimeout):
-        send(H11ProviderClient(), f"{base}/slow", timeout=0.3)
+        send(Http1ProviderClient(), f"{base}/slow", timeout=0.3)
 
 
 def test_an_unreachable_provider_is_reported() -> None:
     with pytest.raises(ProviderUnreachable):
-        send(H11ProviderClient(), f"http://127.0.0.1:{free_port()}/x")
+        send(Http1ProviderClient(), f"http://127.0.0.1:{free_port()}/x")
     with pytest.raises(ProviderUnreachable):
-        send(H11ProviderClient(), "ftp://example.org/x")
+        send(Http1ProviderClient(), "ftp://example.org/x")
 
 
 def test_connections_the_provider_closed_are_not_reused(base: str) -> None:
     async def scenario() -> list[bytes]:
-        client = H11ProviderClient()
+        client = Http1ProviderClient()
         seen = []
         request = ProviderRequest("GET", f"{base}/close", {"x-test": "1"}, b"")
         seen.append((await client.send(request, timeout=5, max_body=100)).body)
@@ -140,3 +141,74 @@ def test_connections_the_provider_closed_are_not_reused(base: str) -> None:
         return seen
 
     assert asyncio.run(scenario()) == [b"bye", b"again", b"again"]
+
+
+def raw_answers(*answers: bytes) -> tuple[str, Callable[[], None]]:
+    """A server that answers each connection's request with the next raw bytes, then closes."""
+    queue = list(answers)
+    loop = asyncio.new_event_loop()
+    port = free_port()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(queue.pop(0))
+        await writer.drain()
+        writer.close()
+
+    server = loop.run_until_complete(asyncio.start_server(handle, "127.0.0.1", port))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        loop.call_soon_threadsafe(server.close)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.run_until_complete(server.wait_closed())
+        loop.close()
+
+    return f"http://127.0.0.1:{port}", stop
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\ncontent-length: 4\r\n\r\nabcd",
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nx-a: 1\r\n folded\r\ncontent-length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort",
+        b"SPDY/3 200 OK\r\n\r\n",
+    ],
+)
+def test_answers_framed_ambiguously_or_badly_are_refused(answer: bytes) -> None:
+    base, stop = raw_answers(answer)
+    try:
+        with pytest.raises(ProviderUnreachable):
+            send(Http1ProviderClient(), f"{base}/x")
+    finally:
+        stop()
+
+
+def test_chunked_interim_and_close_delimited_answers_are_read() -> None:
+    base, stop = raw_answers(
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n"
+        b"x-a: 1\r\nx-a: 2\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\ntrailer: t\r\n\r\n",
+        b"HTTP/1.0 200 OK\r\n\r\nuntil the end",
+    )
+    try:
+        first = send(Http1ProviderClient(), f"{base}/x")
+        assert first.status == 201  # type: ignore[attr-defined]
+        assert first.body == b"abcde"  # type: ignore[attr-defined]
+        assert first.headers["x-a"] == "1, 2"  # type: ignore[attr-defined]
+        second = send(Http1ProviderClient(), f"{base}/x")
+        assert second.body == b"until the end"  # type: ignore[attr-defined]
+    finally:
+        stop()
+
+
+def test_headers_that_would_split_the_request_are_not_sent(base: str) -> None:
+    client = Http1ProviderClient()
+    request = ProviderRequest("GET", f"{base}/echo", {"x-test": "1\r\nx-evil: 1"}, b"")
+    with pytest.raises(ProviderUnreachable):
+        asyncio.run(client.send(request, timeout=5, max_body=100))
