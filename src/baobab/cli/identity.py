@@ -1,4 +1,5 @@
-"""Identity commands: `baobab identity profiles|enrol|review|lock|unlock|outbox`."""
+"""Identity commands: `baobab identity profiles|enrol|review|lock|unlock|outbox|rotate-key|reseal|
+purge`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from rich.table import Table
 from baobab.cli.console import actor, console, errors, platform
 from baobab.directory import ClientId
 from baobab.identity import ReviewDecision
+from baobab.identity.adapters.crypto import keystore_path, load_keystore
+from baobab.identity.adapters.reseal import reseal, rotate_key
 from baobab.kernel.errors import BaobabError
 from baobab.kernel.signing import Signer
 
@@ -198,3 +201,58 @@ def identity_outbox(
                 message.text,
             )
         console.print(table)
+
+
+@identity_app.command("rotate-key")
+def identity_rotate_key() -> None:
+    """Add a new AES-256 key to the identity keystore and make it active (old keys stay).
+
+    Restart every Baobab process so they all know it, then run `baobab identity reseal`."""
+    with platform() as built:
+        settings = built.settings
+        path = keystore_path(settings.identity_keystore_file, data_dir=settings.data_dir)
+        kid = rotate_key(built.db, path, clock=built.clock, actor=actor())
+        console.print(f"key {kid} is now active in {path}")
+
+
+@identity_app.command("reseal")
+def identity_reseal(
+    batch: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction")] = 500,
+    max_rows: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many rows (run again to go on)")
+    ] = None,
+) -> None:
+    """Re-encrypt every stored personal value still under an old key with the active key.
+
+    Resumable: a run that stops keeps what it did; the next one carries on."""
+    with platform() as built:
+        settings = built.settings
+        cipher = load_keystore(
+            settings.identity_keystore_file,
+            data_dir=settings.data_dir,
+            production=settings.environment == "production",
+        )
+        report = reseal(
+            built.db, cipher, clock=built.clock, actor=actor(), batch=batch, max_rows=max_rows
+        )
+        table = Table("table", "examined", f"resealed under {report.key}")
+        for name, examined in report.examined.items():
+            table.add_row(name, str(examined), str(report.resealed[name]))
+        console.print(table)
+
+
+@identity_app.command("purge")
+def identity_purge(
+    dry_run: Annotated[bool, typer.Option(help="Only list what would be purged")] = False,
+) -> None:
+    """Delete the personal data of duplicate and rejected packets past their retention period
+    (BAOBAB_IDENTITY_PACKET_RETENTION_DAYS); their ids, states and audit entries stay."""
+    with platform() as built:
+        retention = built.identity.retention
+        report = retention.purge(actor=actor(), dry_run=dry_run)
+        verb = "would purge" if dry_run else "purged"
+        console.print(
+            f"{verb} {len(report.purged)} packets older than {retention.period.days} days"
+        )
+        for packet_id in report.purged:
+            console.print(f"  {packet_id}")

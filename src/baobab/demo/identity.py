@@ -22,6 +22,7 @@ from baobab.kernel.signing import Signer, import_public_jwk, parse_compact
 AGENCY = "GOV/NRB/enrolment"
 OFFICER = "GOV/NRB/review"
 BANK = "COM/UMOJA/kyc"
+PORTAL = "GOV/RESIDENT/portal"
 PEOPLE = 300
 SEX = {"F": "female", "M": "male"}
 
@@ -64,6 +65,7 @@ class IdentityChapter:
         self.agency = client(AGENCY)
         self.officer = client(OFFICER)
         self.bank = client(BANK)
+        self.portal = client(PORTAL)
         self.truth: dict[str, str] = {}  # packet id -> person id
         self.results: dict[str, dict[str, Any]] = {}
         self.demographics: dict[str, dict[str, Any]] = {}
@@ -73,7 +75,7 @@ class IdentityChapter:
         self.record_id = ""
 
     def close(self) -> None:
-        for c in (self.agency, self.officer, self.bank):
+        for c in (self.agency, self.officer, self.bank, self.portal):
             c.close()
 
     def _register(self, who: SubsystemClient, name: str, role: Role, scopes: list[str]) -> None:
@@ -103,7 +105,13 @@ class IdentityChapter:
             Role.RELYING_PARTY,
             ["identity:auth", "identity:ekyc", "consent:admin", "consent:individual"],
         )
-        return f"{AGENCY} (enrols), {OFFICER} (reviews), {BANK} (relying party)"
+        self._register(
+            self.portal, "Resident services portal", Role.MINISTRY, ["identity:resident"]
+        )
+        return (
+            f"{AGENCY} (enrols), {OFFICER} (reviews), {BANK} (relying party), "
+            f"{PORTAL} (resident portal)"
+        )
 
     def enrol(self) -> str:
         population = generate_population(PEOPLE, seed=2026, duplicate_share=0.25)
@@ -180,19 +188,19 @@ class IdentityChapter:
             f"decided distinct, UIN issued"
         )
 
-    def _person_with_phone(self) -> tuple[str, str]:
-        for packet_id, result in self.results.items():
-            phone = self.demographics[packet_id].get("phone")
-            if result["state"] == "issued" and phone:
-                return result["uin"], phone
-        raise AssertionError("nobody with a phone was issued a UIN")
+    def _person_with_phone(self, index: int = 0) -> tuple[str, str]:
+        people = [
+            (result["uin"], self.demographics[packet_id]["phone"])
+            for packet_id, result in self.results.items()
+            if result["state"] == "issued" and self.demographics[packet_id].get("phone")
+        ]
+        expect(len(people) > index, "too few people with a phone were issued a UIN")
+        return people[index]
 
-    def _otp(self) -> dict[str, str]:
-        uin, phone = self._person_with_phone()
-        sent = answer(
-            self.bank.call("POST", "/identity/otp", json={"individual_id": uin, "channel": "sms"}),
-            200,
-        )
+    def _otp(self, via: str = "/identity/otp", person: int = 0) -> dict[str, str]:
+        uin, phone = self._person_with_phone(person)
+        asker = self.portal if via.startswith("/identity/resident") else self.bank
+        sent = answer(asker.call("POST", via, json={"individual_id": uin, "channel": "sms"}), 200)
         # the person reads the SMS; here, the development outbox stands in for the phone
         messages = answer(
             self.officer.call("GET", "/identity/dev/outbox", params={"address": phone, "limit": 1}),
@@ -272,6 +280,25 @@ class IdentityChapter:
         expect(refused["code"] == "identity.consent_missing", f"refused with {refused['code']}")
         return "withdrawn in the bank's app; the very next eKYC request is refused"
 
+    def factor_lock(self) -> str:
+        uin, _ = self._person_with_phone(1)  # someone else: OTPs per person are rate-limited
+
+        def locks(change: dict[str, list[str]]) -> Any:
+            otp = self._otp("/identity/resident/otp", person=1)
+            body = {"individual_id": uin, "otp": otp, **change}
+            return answer(
+                self.portal.call("POST", "/identity/resident/factor-locks", json=body), 200
+            )
+
+        expect(locks({"lock": ["otp"]})["locked"] == ["otp"], "the OTP factor did not lock")
+        refused = answer(
+            self.bank.call("POST", "/identity/otp", json={"individual_id": uin, "channel": "sms"}),
+            403,
+        )
+        expect(refused["code"] == "identity.factor_locked", f"refused with {refused['code']}")
+        expect(locks({"unlock": ["otp"]})["locked"] == [], "the OTP factor did not unlock")
+        return "locked with an OTP of their own; the bank's OTP request is refused; unlocked"
+
     def ekyc(self) -> str:
         body = answer(self._ekyc(), 200)
         jwks = answer(self.bank.call("GET", "/directory/jwks.json"), 200)["keys"]
@@ -289,7 +316,10 @@ def chapter(story: Story, platform: Platform) -> None:
     story.chapter("Identity", "enrolment with deduplication, then OTP authentication and eKYC")
     steps = IdentityChapter(platform)
     try:
-        story.step("Register the agency, its review desk and Umoja Microfinance", steps.register)
+        story.step(
+            "Register the agency, its review desk, Umoja Microfinance and the resident portal",
+            steps.register,
+        )
         story.step(f"Enrol about {PEOPLE} synthetic people, some twice", steps.enrol)
         story.step("Duplicates are caught", steps.duplicates)
         story.step("Deliberate look-alikes of registered people", steps.doubtful)
@@ -298,6 +328,7 @@ def chapter(story: Story, platform: Platform) -> None:
         story.step("eKYC without consent is refused", steps.ekyc_refused)
         story.step("The person consents", steps.consent)
         story.step("The bank receives signed eKYC", steps.ekyc)
+        story.step("The person locks OTP authentication, then unlocks it", steps.factor_lock)
         story.step("The person withdraws; eKYC stops at once", steps.withdraw)
     finally:
         steps.close()

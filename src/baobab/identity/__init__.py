@@ -21,11 +21,13 @@ from baobab.identity.authentication import (
     OtpSent,
     Partner,
 )
+from baobab.identity.biometrics import AbisUnavailable, BiometricCandidate
 from baobab.identity.domain import (
     BadPacketSignature,
     BiometricsMissing,
     DuplicateCandidate,
     Enrolment,
+    FactorLocked,
     Identity,
     IdentityLocked,
     IdentityStatus,
@@ -62,24 +64,30 @@ from baobab.identity.otp import (
 )
 from baobab.identity.ports import (
     AuthenticationJournal,
+    BiometricMatcher,
     ConsentCheck,
     DuplicateFinder,
     KeyDirectory,
     Messenger,
 )
+from baobab.identity.resident import ResidentService
+from baobab.identity.review import CaseView
 from baobab.identity.schema import Profile, ProfileCatalogue
-from baobab.identity.services import IDENTITY_SCOPES, CaseView, EnrolmentService
+from baobab.identity.services import IDENTITY_SCOPES, EnrolmentService
 
 __all__ = [
     "IDENTITY_SCOPES",
     "UIN_POLICY",
     "VID_POLICY",
+    "AbisUnavailable",
     "AttributeNotAllowed",
     "AuthResult",
     "AuthenticationFailed",
     "AuthenticationJournal",
     "AuthenticationService",
     "BadPacketSignature",
+    "BiometricCandidate",
+    "BiometricMatcher",
     "BiometricsMissing",
     "CaseView",
     "ConsentCheck",
@@ -89,6 +97,7 @@ __all__ = [
     "Ekyc",
     "Enrolment",
     "EnrolmentService",
+    "FactorLocked",
     "Identity",
     "IdentityLocked",
     "IdentityService",
@@ -115,6 +124,7 @@ __all__ = [
     "Profile",
     "ProfileCatalogue",
     "RateLimited",
+    "ResidentService",
     "ReviewCase",
     "ReviewDecision",
     "SchemaViolation",

@@ -11,32 +11,48 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from datetime import timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, ConfigDict, Field
 
 from baobab.directory import Role
+from baobab.identity.api_models import (
+    AuthIn,
+    AuthOut,
+    CandidateOut,
+    CaseDetailOut,
+    CaseOut,
+    DecisionIn,
+    EkycIn,
+    EkycOut,
+    EnrolmentOut,
+    FactorLocksIn,
+    FactorLocksOut,
+    IdentityStatusOut,
+    OtpRequestIn,
+    OtpSentOut,
+    OutboxOut,
+    PacketIn,
+    PolicyIn,
+    PolicyOut,
+    ReasonIn,
+    VidIn,
+    VidOut,
+)
 from baobab.identity.authentication import (
     AuthenticationService,
-    AuthResult,
     OtpFactor,
     Partner,
 )
 from baobab.identity.domain import (
-    DuplicateCandidate,
-    Enrolment,
-    ReviewCase,
-    ReviewDecision,
     UnknownPacket,
-    Vid,
-    VidKind,
 )
 from baobab.identity.lifecycle import IdentityService
 from baobab.identity.ports import OutboxReader
+from baobab.identity.resident import ResidentService
 from baobab.identity.schema import ProfileCatalogue
 from baobab.identity.services import EnrolmentService
 from baobab.infra.http.auth import Credentials, MissingScope, principal_of
@@ -70,215 +86,7 @@ Reviewer = Annotated[Principal, Depends(require("identity:review"))]
 Operator = Annotated[Principal, Depends(require("identity:admin"))]
 Authenticator = Annotated[Principal, Depends(require("identity:auth", Role.RELYING_PARTY))]
 KycReceiver = Annotated[Principal, Depends(require("identity:ekyc", Role.RELYING_PARTY))]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PacketIn(_Strict):
-    packet: str = Field(
-        description="The enrolment packet as a compact JWS signed with one of the calling "
-        "subsystem's registered keys; its payload is the packet JSON"
-    )
-
-
-class TransitionOut(BaseModel):
-    state: str
-    at: datetime
-
-
-class EnrolmentOut(BaseModel):
-    packet_id: str
-    kind: str
-    state: str
-    transitions: list[TransitionOut]
-    uin: str | None
-    duplicate_of: str | None
-    case_id: str | None
-    reason: str | None
-
-    @classmethod
-    def of(cls, e: Enrolment) -> EnrolmentOut:
-        return cls(
-            packet_id=e.packet_id,
-            kind=e.kind.value,
-            state=e.state.value,
-            transitions=[TransitionOut(state=t.state.value, at=t.at) for t in e.transitions],
-            uin=e.uin,
-            duplicate_of=e.duplicate_of,
-            case_id=e.case_id,
-            reason=e.reason,
-        )
-
-
-class CandidateOut(BaseModel):
-    uin: str
-    score: float
-    outcome: str
-    field_levels: dict[str, str]
-    attributes: dict[str, Any] | None = None
-
-    @classmethod
-    def of(cls, c: DuplicateCandidate, attributes: dict[str, Any] | None = None) -> CandidateOut:
-        return cls(
-            uin=c.uin,
-            score=round(c.score, 3),
-            outcome=c.outcome.value,
-            field_levels=c.field_levels,
-            attributes=attributes,
-        )
-
-
-class CaseOut(BaseModel):
-    case_id: str
-    packet_id: str
-    opened_at: datetime
-    candidates: list[CandidateOut]
-    decision: str | None
-    duplicate_of: str | None
-    reason: str | None
-    decided_by: str | None
-    decided_at: datetime | None
-
-    @classmethod
-    def of(cls, c: ReviewCase, candidates: list[CandidateOut] | None = None) -> CaseOut:
-        return cls(
-            case_id=c.case_id,
-            packet_id=c.packet_id,
-            opened_at=c.opened_at,
-            candidates=candidates or [CandidateOut.of(x) for x in c.candidates],
-            decision=c.decision.value if c.decision else None,
-            duplicate_of=c.duplicate_of,
-            reason=c.reason,
-            decided_by=c.decided_by,
-            decided_at=c.decided_at,
-        )
-
-
-class CaseDetailOut(CaseOut):
-    packet: dict[str, Any] = Field(description="The packet's demographics, beside each candidate")
-    enrolment: EnrolmentOut
-
-
-class DecisionIn(_Strict):
-    decision: ReviewDecision
-    duplicate_of: str | None = None
-    reason: str = Field(min_length=3, max_length=500)
-
-
-class ReasonIn(_Strict):
-    reason: str = Field(min_length=3, max_length=500)
-
-
-class IdentityStatusOut(BaseModel):
-    status: str
-    version: int
-    updated_at: datetime
-
-
-class VidIn(_Strict):
-    uin: str
-    kind: VidKind
-    ttl_seconds: int | None = Field(default=None, ge=60, le=365 * 86400)
-
-
-class VidOut(BaseModel):
-    vid: str
-    kind: str
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-
-    @classmethod
-    def of(cls, v: Vid) -> VidOut:
-        return cls(
-            vid=v.vid,
-            kind=v.kind.value,
-            created_at=v.created_at,
-            expires_at=v.expires_at,
-            revoked_at=v.revoked_at,
-        )
-
-
-class PolicyIn(_Strict):
-    attributes: list[str] = Field(max_length=50)
-
-
-class PolicyOut(BaseModel):
-    partner: str
-    attributes: list[str]
-
-
-class OtpRequestIn(_Strict):
-    individual_id: str = Field(max_length=32, description="UIN or VID")
-    channel: Literal["sms", "email"]
-
-
-class OtpSentOut(BaseModel):
-    otp_id: str
-    channel: str
-    masked_address: str
-    expires_at: datetime
-
-
-class OtpIn(_Strict):
-    otp_id: str = Field(max_length=64)
-    code: str = Field(max_length=12)
-
-
-class AuthIn(_Strict):
-    individual_id: str = Field(max_length=32, description="UIN or VID")
-    transaction_id: str = Field(max_length=64)
-    demographics: dict[str, Any] | None = Field(
-        default=None, description="Claimed attributes, by profile field name"
-    )
-    otp: OtpIn | None = None
-
-
-class AuthOut(BaseModel):
-    transaction_id: str
-    authenticated: bool
-    factors: list[str]
-    token: str | None = Field(description="The person's token at this partner, on success")
-    at: datetime
-
-    @classmethod
-    def of(cls, r: AuthResult) -> AuthOut:
-        return cls(
-            transaction_id=r.transaction_id,
-            authenticated=r.authenticated,
-            factors=list(r.factors),
-            token=r.token,
-            at=r.at,
-        )
-
-
-class ConsentRefIn(_Strict):
-    agreement_id: str = Field(max_length=100)
-    purpose: str = Field(max_length=64)
-
-
-class EkycIn(AuthIn):
-    attributes: list[str] = Field(
-        default_factory=list, max_length=50, description="Empty: everything the policy allows"
-    )
-    consent: ConsentRefIn
-
-
-class EkycOut(BaseModel):
-    transaction_id: str
-    token: str
-    attributes: dict[str, Any]
-    signed: str = Field(description="Compact JWS over the same claims, signed by this instance")
-
-
-class OutboxOut(BaseModel):
-    channel: str
-    address: str
-    subject: str
-    text: str
-    created_at: datetime
+Portal = Annotated[Principal, Depends(require("identity:resident"))]
 
 
 def _otp(body: AuthIn) -> OtpFactor | None:
@@ -292,9 +100,79 @@ def build_router(
     authentication: AuthenticationService,
     profiles: ProfileCatalogue,
     outbox: OutboxReader | None = None,
+    resident: ResidentService | None = None,
 ) -> APIRouter:
-    """The ``/identity`` routes; ``outbox`` adds the development outbox (development only)."""
+    """The ``/identity`` routes; ``outbox`` adds the development outbox (development only),
+    ``resident`` the routes a resident portal relays the person's own requests through."""
     router = APIRouter(prefix="/identity", tags=["identity"])
+
+    # --- relying parties (first: the router tries routes in order, and these are hot) -------
+
+    @router.post("/otp", response_model=OtpSentOut, summary="Send an OTP to the person")
+    def request_otp(body: OtpRequestIn, principal: Authenticator) -> OtpSentOut:
+        sent = authentication.request_otp(
+            partner=Partner(principal.client_id),
+            individual_id=body.individual_id,
+            channel=body.channel,
+        )
+        return OtpSentOut(
+            otp_id=sent.otp_id,
+            channel=sent.channel,
+            masked_address=sent.masked_address,
+            expires_at=sent.expires_at,
+        )
+
+    @router.post(
+        "/authenticate",
+        response_model=AuthOut,
+        summary="Yes/no authentication by demographics and/or OTP",
+    )
+    async def authenticate(body: AuthIn, principal: Authenticator) -> Response:
+        # The hot path: the checks run on the event loop (a keyed read and comparisons, no
+        # lock waits), and the wait for the group-committed audit entry holds no thread.
+        # An OTP factor writes a row under a lock, so it goes to a worker thread.
+        arguments: dict[str, Any] = {
+            "partner": Partner(principal.client_id),
+            "individual_id": body.individual_id,
+            "transaction_id": body.transaction_id,
+            "demographics": body.demographics,
+            "otp": _otp(body),
+        }
+        if body.otp is not None:
+            pending = await run_in_threadpool(
+                lambda: authentication.authenticate_pending(**arguments)
+            )
+        else:
+            pending = authentication.authenticate_pending(**arguments)
+        answer, audited = pending
+        await asyncio.wrap_future(audited)
+        if isinstance(answer, BaobabError):
+            raise answer
+        # serialised here, once: a returned model would be validated again, then serialised
+        return Response(AuthOut.of(answer).model_dump_json(), media_type="application/json")
+
+    @router.post(
+        "/ekyc",
+        response_model=EkycOut,
+        summary="Authenticate and receive the allowed attributes, signed, with consent",
+    )
+    def ekyc(body: EkycIn, principal: KycReceiver) -> EkycOut:
+        kyc = authentication.ekyc(
+            partner=Partner(principal.client_id),
+            individual_id=body.individual_id,
+            transaction_id=body.transaction_id,
+            attributes=body.attributes,
+            agreement_id=body.consent.agreement_id,
+            purpose=body.consent.purpose,
+            demographics=body.demographics,
+            otp=_otp(body),
+        )
+        return EkycOut(
+            transaction_id=kyc.transaction_id,
+            token=kyc.token,
+            attributes=kyc.attributes,
+            signed=kyc.jws,
+        )
 
     @router.get("/profiles", summary="The ID schema profiles shipped, and the active one")
     def list_profiles(_: Agency) -> dict[str, Any]:
@@ -412,72 +290,8 @@ def build_router(
         )
         return PolicyOut(partner=partner, attributes=sorted(chosen))
 
-    # --- relying parties ------------------------------------------------------------------
-
-    @router.post("/otp", response_model=OtpSentOut, summary="Send an OTP to the person")
-    def request_otp(body: OtpRequestIn, principal: Authenticator) -> OtpSentOut:
-        sent = authentication.request_otp(
-            partner=Partner(principal.client_id),
-            individual_id=body.individual_id,
-            channel=body.channel,
-        )
-        return OtpSentOut(
-            otp_id=sent.otp_id,
-            channel=sent.channel,
-            masked_address=sent.masked_address,
-            expires_at=sent.expires_at,
-        )
-
-    @router.post(
-        "/authenticate",
-        response_model=AuthOut,
-        summary="Yes/no authentication by demographics and/or OTP",
-    )
-    async def authenticate(body: AuthIn, principal: Authenticator) -> AuthOut:
-        # The hot path: the checks run on the event loop (a keyed read and comparisons, no
-        # lock waits), and the wait for the group-committed audit entry holds no thread.
-        # An OTP factor writes a row under a lock, so it goes to a worker thread.
-        arguments: dict[str, Any] = {
-            "partner": Partner(principal.client_id),
-            "individual_id": body.individual_id,
-            "transaction_id": body.transaction_id,
-            "demographics": body.demographics,
-            "otp": _otp(body),
-        }
-        if body.otp is not None:
-            pending = await run_in_threadpool(
-                lambda: authentication.authenticate_pending(**arguments)
-            )
-        else:
-            pending = authentication.authenticate_pending(**arguments)
-        answer, audited = pending
-        await asyncio.wrap_future(audited)
-        if isinstance(answer, BaobabError):
-            raise answer
-        return AuthOut.of(answer)
-
-    @router.post(
-        "/ekyc",
-        response_model=EkycOut,
-        summary="Authenticate and receive the allowed attributes, signed, with consent",
-    )
-    def ekyc(body: EkycIn, principal: KycReceiver) -> EkycOut:
-        kyc = authentication.ekyc(
-            partner=Partner(principal.client_id),
-            individual_id=body.individual_id,
-            transaction_id=body.transaction_id,
-            attributes=body.attributes,
-            agreement_id=body.consent.agreement_id,
-            purpose=body.consent.purpose,
-            demographics=body.demographics,
-            otp=_otp(body),
-        )
-        return EkycOut(
-            transaction_id=kyc.transaction_id,
-            token=kyc.token,
-            attributes=kyc.attributes,
-            signed=kyc.jws,
-        )
+    if resident is not None:
+        _resident_routes(router, resident)
 
     if outbox is not None:
 
@@ -503,3 +317,38 @@ def build_router(
             ]
 
     return router
+
+
+def _resident_routes(router: APIRouter, resident: ResidentService) -> None:
+    @router.post(
+        "/resident/otp",
+        response_model=OtpSentOut,
+        summary="Send the person an OTP to prove themselves to the resident portal",
+    )
+    def resident_otp(body: OtpRequestIn, principal: Portal) -> OtpSentOut:
+        sent = resident.request_otp(
+            portal=Partner(principal.client_id),
+            individual_id=body.individual_id,
+            channel=body.channel,
+        )
+        return OtpSentOut(
+            otp_id=sent.otp_id,
+            channel=sent.channel,
+            masked_address=sent.masked_address,
+            expires_at=sent.expires_at,
+        )
+
+    @router.post(
+        "/resident/factor-locks",
+        response_model=FactorLocksOut,
+        summary="The person locks or unlocks authentication factors, proven by their OTP",
+    )
+    def factor_locks(body: FactorLocksIn, principal: Portal) -> FactorLocksOut:
+        locked = resident.set_factor_locks(
+            portal=Partner(principal.client_id),
+            individual_id=body.individual_id,
+            otp=OtpFactor(body.otp.otp_id, body.otp.code),
+            lock=body.lock,
+            unlock=body.unlock,
+        )
+        return FactorLocksOut(locked=sorted(locked))

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from baobab.identity.domain import (
+    FactorLocked,
     Identity,
     IdentityLocked,
     InvalidIndividualId,
@@ -238,10 +239,13 @@ class AuthenticationService:
             if vid.kind is VidKind.ONE_TIME:
                 self._spend_vid(individual_id, now)
             uin = vid.uin
-        elif not self._profiles.active.uin_policy.is_valid(individual_id):
+        elif len(individual_id) != self._profiles.active.uin_policy.length:
             raise InvalidIndividualId("not a valid UIN or VID")
         identity = self._reader.identity(uin)
         if identity is None:
+            # every stored UIN passed the rules when issued, so they are checked only on a miss
+            if uin == individual_id and not self._profiles.active.uin_policy.is_valid(uin):
+                raise InvalidIndividualId("not a valid UIN or VID")
             raise UnknownIdentity("no identity with that UIN")
         return identity
 
@@ -261,6 +265,10 @@ class AuthenticationService:
         partner: Partner,
         now: datetime,
     ) -> bool:
+        given = _factors(demographics, otp)
+        locked = sorted(set(given) & identity.locked_factors)
+        if locked:
+            raise FactorLocked(f"the person has locked authentication by {', '.join(locked)}")
         ok = True
         if demographics is not None:
             ok = self._demographics_match(identity, demographics)
@@ -292,13 +300,31 @@ class AuthenticationService:
             uow.store.save_challenge(tried)
         return tried.succeeded
 
-    # --- OTP --------------------------------------------------------------------------------
-
-    def request_otp(self, *, partner: Partner, individual_id: str, channel: str) -> OtpSent:
-        """Send an OTP to the person's address on ``channel``; rate-limited and audited."""
+    def verify_person(self, *, partner: Partner, individual_id: str, otp: OtpFactor) -> Identity:
+        """The person, proven by an OTP sent ``for_person`` (the OTP is spent); audited."""
         now = self._clock.now()
         try:
-            sent = self._send_otp(partner, individual_id, channel, now)
+            identity = self._admit(partner, individual_id, now)
+            if not self._otp_matches(identity, otp, partner=partner, now=now):
+                raise AuthenticationFailed("the one-time password is wrong")
+        except BaobabError as exc:
+            self._record(partner, otp.otp_id, ("otp",), "refused", now, error=exc.code)
+            raise
+        self._record(partner, otp.otp_id, ("otp",), "yes", now)
+        return identity
+
+    # --- OTP --------------------------------------------------------------------------------
+
+    def request_otp(
+        self, *, partner: Partner, individual_id: str, channel: str, for_person: bool = False
+    ) -> OtpSent:
+        """Send an OTP to the person's address on ``channel``; rate-limited and audited.
+
+        ``for_person``: the person asks for it to prove themselves to a resident portal, which
+        a lock of the OTP factor (a lock against partners) does not stop."""
+        now = self._clock.now()
+        try:
+            sent = self._send_otp(partner, individual_id, channel, now, for_person=for_person)
         except BaobabError as exc:
             self._record(partner, "otp-request", ("otp",), "refused", now, error=exc.code)
             raise
@@ -306,9 +332,11 @@ class AuthenticationService:
         return sent
 
     def _send_otp(
-        self, partner: Partner, individual_id: str, channel: str, now: datetime
+        self, partner: Partner, individual_id: str, channel: str, now: datetime, *, for_person: bool
     ) -> OtpSent:
         identity = self._admit(partner, individual_id, now)
+        if "otp" in identity.locked_factors and not for_person:
+            raise FactorLocked("the person has locked authentication by otp")
         field = self._profiles.active.otp_fields().get(channel)
         address = identity.attributes.get(field) if field else None
         if not isinstance(address, str):

@@ -67,6 +67,11 @@ class IdentityLocked(Forbidden):
     title = "Identity is locked"
 
 
+class FactorLocked(Forbidden):
+    code = "identity.factor_locked"
+    title = "The person has locked this authentication factor"
+
+
 class UnknownReviewCase(NotFound):
     code = "identity.unknown_review_case"
     title = "Unknown review case"
@@ -379,6 +384,7 @@ class Identity:
     created_at: datetime
     updated_at: datetime
     packet_id: str  # the packet that made this version
+    locked_factors: frozenset[str] = frozenset()  # factors the person has locked ("demo"...)
 
     @property
     def locked(self) -> bool:

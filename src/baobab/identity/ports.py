@@ -8,14 +8,17 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from baobab.directory import ClientId, PublicKey
+from baobab.identity.biometrics import BiometricCandidate
 from baobab.identity.domain import (
+    BiometricRef,
     DuplicateCandidate,
     Enrolment,
     Identity,
     IdentityVersion,
+    PacketState,
     ReviewCase,
     Vid,
 )
@@ -30,13 +33,42 @@ class IdentityStore(Protocol):
     # enrolments
     def get_enrolment(self, packet_id: str) -> Enrolment | None: ...
 
-    def add_enrolment(self, enrolment: Enrolment, demographics: Mapping[str, Any]) -> bool:
-        """Record a new packet; False if its id exists (also under concurrency)."""
+    def add_enrolment(
+        self,
+        enrolment: Enrolment,
+        demographics: Mapping[str, Any],
+        *,
+        biometrics: Sequence[BiometricRef] = (),
+    ) -> bool:
+        """Record a new packet (and its biometric references); False if its id exists (also
+        under concurrency)."""
+        ...
+
+    def packet_biometrics(self, packet_id: str) -> tuple[BiometricRef, ...]:
+        """The biometric references the packet carried; empty once purged."""
         ...
 
     def save_enrolment(self, enrolment: Enrolment) -> None: ...
 
-    def packet_demographics(self, packet_id: str) -> dict[str, Any] | None: ...
+    def packet_demographics(self, packet_id: str) -> dict[str, Any] | None:
+        """The packet's sealed demographics opened; None if unknown or purged."""
+        ...
+
+    def packets_to_purge(
+        self,
+        *,
+        states: Sequence[PacketState],
+        received_before: datetime,
+        after: str | None,
+        limit: int,
+    ) -> Sequence[Enrolment]:
+        """Packets in ``states``, received before the time, not purged yet, in packet-id order
+        after ``after``."""
+        ...
+
+    def purge_packet(self, packet_id: str, *, at: datetime) -> None:
+        """Delete the packet's personal data; its id, digest, states and outcome stay."""
+        ...
 
     # identities
     def get_identity(self, uin: str, *, for_update: bool = False) -> Identity | None: ...
@@ -132,6 +164,15 @@ class KeyDirectory(Protocol):
     def keys_of(self, client_id: ClientId) -> Sequence[PublicKey]: ...
 
 
+@runtime_checkable
+class CachedKeys(Protocol):
+    """A :class:`KeyDirectory` that remembers answers; ``refresh`` looks again now."""
+
+    def keys_of(self, client_id: ClientId) -> Sequence[PublicKey]: ...
+
+    def refresh(self, client_id: ClientId) -> Sequence[PublicKey]: ...
+
+
 class DuplicateFinder(Protocol):
     """The demographic matcher over the gallery of registered identities.
 
@@ -146,6 +187,21 @@ class DuplicateFinder(Protocol):
     def find(self, person: Mapping[str, str], *, limit: int = 10) -> Sequence[DuplicateCandidate]:
         """Candidates best first; DISTINCT ones may be left out."""
         ...
+
+
+class BiometricMatcher(Protocol):
+    """The ABIS: an external biometric matcher holding the templates packets refer to.
+
+    ``identify`` asks who in its gallery has the biometrics ``references`` name (candidates
+    that are not DISTINCT); ``insert`` adds a newly issued person's biometrics under their UIN.
+    ``request_id`` makes a retried request recognisable. Either raises ``AbisUnavailable``.
+    """
+
+    def identify(
+        self, *, request_id: str, references: Sequence[BiometricRef]
+    ) -> Sequence[BiometricCandidate]: ...
+
+    def insert(self, *, request_id: str, uin: str, references: Sequence[BiometricRef]) -> None: ...
 
 
 class ConsentCheck(Protocol):

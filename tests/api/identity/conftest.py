@@ -28,6 +28,7 @@ def identity_api(wired: Platform, stack: IdentityStack) -> Iterator[TestClient]:
         authentication=stack.auth,
         profiles=stack.profiles,
         outbox=stack.outbox,
+        resident=stack.block.resident,
     )
     app = create_http_app(
         title="Baobab identity",

@@ -231,6 +231,12 @@ ROUTES: list[tuple[str, str, Any]] = [
         },
     ),
     ("GET", "/identity/dev/outbox", None),
+    ("POST", "/identity/resident/otp", {"individual_id": "1", "channel": "sms"}),
+    (
+        "POST",
+        "/identity/resident/factor-locks",
+        {"individual_id": "1", "otp": {"otp_id": "x", "code": "1"}, "lock": ["demo"]},
+    ),
 ]
 
 

@@ -18,7 +18,7 @@ from baobab.identity import (
 )
 from baobab.identity.adapters.crypto import FieldCipher
 from baobab.identity.adapters.messaging import DevelopmentOutbox
-from baobab.identity.adapters.sql import SqlIdentityReader
+from baobab.identity.adapters.reader import SqlIdentityReader
 from baobab.identity.adapters.wiring import IdentityBlock, assemble
 
 

@@ -5,6 +5,7 @@ test's (``bootstrap`` is replaced by one returning it) until the lead wires the 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,9 +28,13 @@ def finder() -> DuplicateFinder:
 
 
 @pytest.fixture
-def cli(stack: IdentityStack, monkeypatch: pytest.MonkeyPatch) -> None:
+def cli(stack: IdentityStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     built = SimpleNamespace(
-        settings=stack.platform.settings, identity=stack.block, close=lambda: None
+        settings=stack.platform.settings.model_copy(update={"data_dir": tmp_path / "var"}),
+        identity=stack.block,
+        db=stack.platform.db,
+        clock=stack.platform.clock,
+        close=lambda: None,
     )
     monkeypatch.setattr(console, "bootstrap", lambda settings, upgrade=None: built)
     monkeypatch.setattr(console.console, "width", 250)  # whole table rows, to search them
@@ -92,3 +97,36 @@ def test_enrol_from_jsonl_review_lock_and_outbox(enroller: Enroller, tmp_path: P
     stack.auth.request_otp(partner=Partner("DEV/COM/BANKA/kyc"), individual_id=uin, channel="sms")
     outbox = runner.invoke(identity_app, ["outbox", "--address", PHONE])
     assert "one-time password" in outbox.output
+
+
+@pytest.mark.usefixtures("cli")
+def test_rotate_key_then_reseal_in_two_runs(enroller: Enroller) -> None:
+    enroller.enrol("pkt-00000001", person())
+    enroller.enrol("pkt-00000002", person(given="Musa", family="Bello", sex="male"))
+    rotated = runner.invoke(identity_app, ["rotate-key"])
+    assert rotated.exit_code == 0, rotated.output
+    assert "key k2 is now active" in rotated.output
+    first = runner.invoke(identity_app, ["reseal", "--batch", "1", "--max-rows", "1"])
+    assert first.exit_code == 0, first.output
+    assert "identity_identities │ 1        │ 1" in first.output
+    rest = runner.invoke(identity_app, ["reseal"])
+    assert "identity_identities │ 2        │ 1" in rest.output
+    assert "identity_packets    │ 2        │ 2" in rest.output
+    bad = runner.invoke(identity_app, ["reseal", "--batch", "0"])
+    assert bad.exit_code != 0
+
+
+@pytest.mark.usefixtures("cli")
+def test_purge_lists_then_purges(enroller: Enroller, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = enroller.stack
+    enroller.enrol("pkt-00000001", person())
+    assert enroller.submit(packet("pkt-00000002", person())).duplicate_of
+    listed = runner.invoke(identity_app, ["purge", "--dry-run"])
+    assert "would purge 0 packets older than 365 days" in listed.output
+    stack.platform.clock.advance(timedelta(days=366))  # type: ignore[attr-defined]
+    listed = runner.invoke(identity_app, ["purge", "--dry-run"])
+    assert "would purge 1 packets" in listed.output
+    purged = runner.invoke(identity_app, ["purge"])
+    assert purged.exit_code == 0, purged.output
+    assert "pkt-00000002" in purged.output
+    assert runner.invoke(identity_app, ["purge"]).output.startswith("purged 0 packets")

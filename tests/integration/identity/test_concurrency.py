@@ -16,6 +16,7 @@ from baobab.identity import (
     OtpUsed,
     Partner,
 )
+from baobab.identity.adapters.matching import EngineDuplicateFinder
 from baobab.identity.adapters.sql import SqlIdentityUnitOfWork
 from tests.integration.identity.people import PHONE, Enroller, packet, person
 from tests.integration.identity.stack import IdentityStack
@@ -56,14 +57,14 @@ def test_one_packet_sent_by_two_processes_at_once_settles_once(
 ) -> None:
     stack = enroller.stack
     db, cipher = stack.platform.db, stack.cipher
-    # two enrolment services with their own locks: two processes as far as the race goes
+    # two enrolment services with their own locks and galleries: two processes
     services = [
         EnrolmentService(
             uow=lambda: SqlIdentityUnitOfWork(db, cipher),
             clock=stack.platform.clock,
             profiles=stack.profiles,
             keys=stack.platform.directory,
-            finder=stack.finder,
+            finder=EngineDuplicateFinder(),
         )
         for _ in range(2)
     ]

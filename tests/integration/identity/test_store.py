@@ -19,7 +19,8 @@ from baobab.identity import (
     VidRevoked,
 )
 from baobab.identity.adapters.crypto import SealBroken
-from baobab.identity.adapters.sql import SqlIdentityUnitOfWork, identities, packets
+from baobab.identity.adapters.sql import SqlIdentityUnitOfWork
+from baobab.identity.adapters.tables import identities, packets
 from baobab.infra.audit import audit_log, verify_audit
 from tests.integration.identity.people import PHONE, Enroller, packet, person
 

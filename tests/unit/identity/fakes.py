@@ -14,7 +14,15 @@ from typing import Any
 
 from baobab.directory import ClientId, PublicKey
 from baobab.identity import DuplicateCandidate, MatchOutcome
-from baobab.identity.domain import Enrolment, Identity, IdentityVersion, ReviewCase, Vid
+from baobab.identity.domain import (
+    BiometricRef,
+    Enrolment,
+    Identity,
+    IdentityVersion,
+    PacketState,
+    ReviewCase,
+    Vid,
+)
 from baobab.identity.otp import OtpChallenge
 from baobab.kernel.audit import AuditEvent
 
@@ -23,6 +31,8 @@ from baobab.kernel.audit import AuditEvent
 class Tables:
     enrolments: dict[str, Enrolment] = field(default_factory=dict)
     packets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    purged: dict[str, datetime] = field(default_factory=dict)
+    biometrics: dict[str, tuple[BiometricRef, ...]] = field(default_factory=dict)
     identities: dict[str, Identity] = field(default_factory=dict)
     history: list[IdentityVersion] = field(default_factory=list)
     cases: dict[str, ReviewCase] = field(default_factory=dict)
@@ -38,18 +48,51 @@ class FakeStore:
     def get_enrolment(self, packet_id: str) -> Enrolment | None:
         return self.t.enrolments.get(packet_id)
 
-    def add_enrolment(self, enrolment: Enrolment, demographics: Mapping[str, Any]) -> bool:
+    def add_enrolment(
+        self,
+        enrolment: Enrolment,
+        demographics: Mapping[str, Any],
+        *,
+        biometrics: Sequence[BiometricRef] = (),
+    ) -> bool:
         if enrolment.packet_id in self.t.enrolments:
             return False
         self.t.enrolments[enrolment.packet_id] = enrolment
         self.t.packets[enrolment.packet_id] = copy.deepcopy(dict(demographics))
+        self.t.biometrics[enrolment.packet_id] = tuple(biometrics)
         return True
+
+    def packet_biometrics(self, packet_id: str) -> tuple[BiometricRef, ...]:
+        return self.t.biometrics.get(packet_id, ())
 
     def save_enrolment(self, enrolment: Enrolment) -> None:
         self.t.enrolments[enrolment.packet_id] = enrolment
 
     def packet_demographics(self, packet_id: str) -> dict[str, Any] | None:
         return copy.deepcopy(self.t.packets.get(packet_id))
+
+    def packets_to_purge(
+        self,
+        *,
+        states: Sequence[PacketState],
+        received_before: datetime,
+        after: str | None,
+        limit: int,
+    ) -> Sequence[Enrolment]:
+        found = [
+            e
+            for packet_id, e in sorted(self.t.enrolments.items())
+            if e.state in states
+            and e.transitions[0].at < received_before
+            and packet_id not in self.t.purged
+            and (after is None or packet_id > after)
+        ]
+        return found[:limit]
+
+    def purge_packet(self, packet_id: str, *, at: datetime) -> None:
+        self.t.packets.pop(packet_id)
+        self.t.biometrics.pop(packet_id, None)
+        self.t.purged[packet_id] = at
 
     def get_identity(self, uin: str, *, for_update: bool = False) -> Identity | None:
         return self.t.identities.get(uin)

@@ -306,3 +306,20 @@ def test_a_restarted_service_fills_its_gallery_before_the_first_packet(world: Wo
         caller=AGENCY, signed_packet=world.sign(packet("pkt-00000002", person()))
     )
     assert again.duplicate_of == uin
+
+
+def test_a_uin_drawn_twice_is_drawn_again_and_the_packet_names_the_new_one(world: World) -> None:
+    draws = iter(["2345678901", "2345678901", "3456789012"])
+    world.enrolment = EnrolmentService(
+        uow=world.db.uow,
+        clock=world.clock,
+        profiles=world.profiles,
+        keys=world.keys,
+        finder=world.finder,
+        new_uin=lambda: next(draws),
+    )
+    assert world.enrol("pkt-00000001", person()) == "2345678901"
+    second = world.submit(packet("pkt-00000002", person(given="Musa", family="Bello")))
+    assert second.uin == "3456789012"
+    assert world.enrolment.enrolment("pkt-00000002").uin == "3456789012"
+    assert set(world.finder.gallery) == {"2345678901", "3456789012"}

@@ -62,6 +62,17 @@ class FieldCipher:
         nonce = os.urandom(12)
         return self._prefix + nonce + self._ciphers[self._active].encrypt(nonce, plaintext, context)
 
+    @property
+    def active(self) -> str:
+        """The id of the key new values are sealed with."""
+        return self._active
+
+    @staticmethod
+    def key_id(sealed: bytes) -> str:
+        """The id of the key ``sealed`` was sealed with (read from its prefix)."""
+        size = sealed[0] if sealed else 0
+        return sealed[1 : 1 + size].decode(errors="replace")
+
     def open(self, sealed: bytes, *, context: bytes) -> bytes:
         size = sealed[0] if sealed else 0
         kid = sealed[1 : 1 + size].decode(errors="replace")
@@ -80,7 +91,7 @@ def load_keystore(path: Path | None, *, data_dir: Path, production: bool) -> Fie
     if path is None:
         if production:
             raise KeystoreError("production needs BAOBAB_IDENTITY_KEYSTORE_FILE")
-        path = data_dir / "keys" / "identity-keystore.development.json"
+        path = keystore_path(None, data_dir=data_dir)
         if not path.exists():
             _write_new(path)
     try:
@@ -105,6 +116,35 @@ def new_keystore_document(*, development: bool) -> dict[str, object]:
     if development:
         document[DEVELOPMENT_MARK] = True
     return document
+
+
+def add_key(path: Path) -> str:
+    """Add a fresh AES-256 key to the keystore file at ``path`` and make it the active one
+    (the old keys stay, so old rows still open); returns the new key's id."""
+    try:
+        document = json.loads(path.read_text())
+        keys = document["keys"]
+        if not isinstance(keys, dict):
+            raise TypeError("keys")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise KeystoreError(f"{path} is not an identity keystore") from exc
+    number = len(keys) + 1
+    while f"k{number}" in keys:
+        number += 1
+    kid = f"k{number}"
+    keys[kid] = base64.b64encode(AESGCM.generate_key(256)).decode()
+    document["active"] = kid
+    temporary = path.with_name(path.name + ".new")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(document, handle)
+    os.replace(temporary, path)  # whole or not at all
+    return kid
+
+
+def keystore_path(path: Path | None, *, data_dir: Path) -> Path:
+    """The keystore file in use: ``path``, or the development one under ``data_dir``."""
+    return path or data_dir / "keys" / "identity-keystore.development.json"
 
 
 def _write_new(path: Path) -> None:

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 import httpx
 from sqlalchemy import delete, select
 
-from baobab.identity.adapters.sql import outbox
+from baobab.identity.adapters.tables import outbox
 from baobab.identity.ports import OutboxMessage
 from baobab.infra.database import Database
 from baobab.kernel.clock import Clock
