@@ -10,15 +10,18 @@ parsing, schema validation, id and unique checks, the revision chain (one SHA-25
 record), the side index and the commit.
 
 HTTP: a real uvicorn server in a separate process (``baobab`` app factory with the registries
-router), called over loopback by one client with a keep-alive connection, one request at a
-time: ``POST /registries/data/social-registry/1.0/exists`` by village (an indexed field; one in
-ten values does not exist) and ``GET /registries/data/social-registry/1.0?query.village=...``
-(first page of 10 and the total count). The caller holds the ``read`` right only, so no personal
-data is returned (reads of personal data would also write the disclosure log). Client, server
-and database share the machine's cores. Before the HTTP cases the tables are vacuumed (on
-PostgreSQL; what autovacuum does within minutes of a bulk load), so counts are index-only.
-Each latency line also gives the share of requests the server itself answered within 10 ms,
-from its own latency histogram (``/metrics``, warm-up included).
+router), called over loopback by the load generator of :mod:`bench.registries_load` (asyncio,
+keep-alive connections, a request head from a template): ``POST
+/registries/data/social-registry/1.0/exists`` by village (an indexed field; one in ten values does
+not exist) and ``GET /registries/data/social-registry/1.0?query.village=...`` (first page of 10 and
+the total count). Each is measured twice: one request at a time (``client=sequential``), and open
+loop at a stated rate (``client=rate=100/s`` by default, ``--rate``), where each latency runs from
+the moment the request was due, so queueing behind a slow answer counts. The caller holds the
+``read`` right only, so no personal data is returned (reads of personal data would also append to
+the disclosure chain). Client, server and database share the machine's cores. Before the HTTP
+cases the tables are vacuumed (on PostgreSQL; what autovacuum does within minutes of a bulk load),
+so counts are index-only. Each latency line also gives the share of its requests the server itself
+answered within 10 ms, from its own latency histogram (``/metrics``).
 
 Every figure is checked: the number of records, the chain head, a sample of records read back
 equal to what was imported, every exists answer and every search count against the generated
@@ -37,11 +40,12 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import httpx
 
@@ -57,7 +61,6 @@ from baobab.directory import (
     client_assertion,
 )
 from baobab.directory.adapters.sql import SqlDirectoryUnitOfWork
-from baobab.infra import migrate
 from baobab.infra.database import Database
 from baobab.infra.settings import Settings
 from baobab.kernel.signing import Signer
@@ -73,6 +76,7 @@ from baobab.registries import (
 from baobab.registries.adapters.sql import vacuum
 from baobab.registries.examples import households
 from bench.databases import postgres_database
+from bench.registries_load import Answer, Call, run_load
 
 BENCH = "registries"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -81,7 +85,6 @@ DATA = f"/registries/data/{CODE}/1.0"
 DATA_TEMPLATE = "/registries/data/{registry}/{version}"
 OPERATOR = Caller("bench", unrestricted=True)
 READER = "GOV/MOF/planning"
-BLOCKS = ("directory", "registries")
 
 
 class BenchFailure(Exception):
@@ -98,6 +101,7 @@ class Sizes:
     records: int
     requests: int  # per HTTP case
     verify_all: bool
+    rate: float = 100.0  # requests per second of the open-loop cases
 
 
 QUICK = Sizes(records=20_000, requests=400, verify_all=True)
@@ -132,8 +136,8 @@ def settings_for(data_dir: Path, url: str, port: int = 8000) -> Settings:
 
 
 def open_platform(settings: Settings) -> tuple[Platform, RegistryService]:
-    platform = bootstrap(settings, upgrade=False)
-    migrate.upgrade(platform.db, BLOCKS)
+    # every block's tables: the platform's background workers (the ledger's expiry) run too
+    platform = bootstrap(settings, upgrade=True)
     return platform, platform.registries
 
 
@@ -153,10 +157,10 @@ def bench_import(
     engine: str, service: RegistryService, db: Database, path: Path, count: int
 ) -> None:
     service.define(OPERATOR, code=CODE, version="1.0", schema=example_schema(CODE))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()  # CPU of every thread of ours
     with path.open(encoding="utf-8") as source:
         report = import_records(service, OPERATOR, CODE, "1.0", read_jsonl(source))
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     check(report.imported == count, f"{engine}: imported {report.imported} of {count}")
     cleaned = time.perf_counter()
     vacuum(db)  # what autovacuum does within minutes; counts then need no heap visits
@@ -171,6 +175,7 @@ def bench_import(
         1,
         seconds=round(elapsed, 2),
         vacuum_seconds=round(cleaned, 2),
+        cpu_us_per_record=round(cpu / count * 1e6, 1),
     )
 
 
@@ -286,61 +291,94 @@ def serve(port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def bench_http(engine: str, base: str, token: str, villages: Counter[str], sizes: Sizes) -> None:
-    rng = random.Random(3)
+def http_calls(villages: Counter[str], requests: int, seed: int) -> tuple[list[Call], list[Call]]:
+    """``requests`` exists probes by village (one in ten for a village that does not exist)
+    and as many first-page searches by village."""
+    rng = random.Random(seed)
     names = sorted(villages)
-    headers = {"Authorization": f"Bearer {token}"}
-    case = f"db={engine},records={sizes.records},http=uvicorn-process"
-    with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
-        for _ in range(50):  # warm-up: connections, caches, the verifier's token memo
-            client.post(f"{DATA}/exists", json={"query": {"content": {"village": names[0]}}})
-        exists: list[float] = []
-        for i in range(sizes.requests):
-            village = rng.choice(names) if i % 10 else f"Nowhere-{i}"
-            started = time.perf_counter()
-            response = client.post(
-                f"{DATA}/exists", json={"query": {"content": {"village": village}}}
-            )
-            exists.append(time.perf_counter() - started)
-            check(response.status_code == 200, f"exists answered {response.status_code}")
-            check(
-                response.json()["answer"]["status"] is (village in villages),
-                f"exists was wrong for {village}",
-            )
-        searches: list[float] = []
-        for _ in range(sizes.requests):
-            village = rng.choice(names)
-            started = time.perf_counter()
-            response = client.get(DATA, params={"query.village": village, "page_size": 10})
-            searches.append(time.perf_counter() - started)
-            body = response.json()
-            check(response.status_code == 200, f"search answered {response.status_code}")
+    probes = [rng.choice(names) if i % 10 else f"Nowhere-{seed}-{i}" for i in range(requests)]
+    exists = [
+        Call("POST", f"{DATA}/exists", json.dumps({"query": {"content": {"village": v}}}).encode())
+        for v in probes
+    ]
+    searches = [
+        Call("GET", f"{DATA}?query.village={quote(rng.choice(names))}&page_size=10")
+        for _ in range(requests)
+    ]
+    return exists, searches
+
+
+def answer_checker(villages: Counter[str], calls: list[Call]) -> Callable[[int, Answer], None]:
+    """Checks every answer against the generated data."""
+
+    def checked(index: int, answer: Answer) -> None:
+        call = calls[index]
+        check(answer.status == 200, f"{call.method} {call.path} answered {answer.status}")
+        body = json.loads(answer.body)
+        if call.method == "POST":
+            village = json.loads(call.body)["query"]["content"]["village"]
+            found = body["answer"]["status"]
+            check(found is (village in villages), f"exists was wrong for {village}")
+        else:
+            village = unquote(call.path.split("query.village=", 1)[1].split("&", 1)[0])
             check(body["count"] == villages[village], f"search count wrong for {village}")
             check(
                 all(r["content"]["village"] == village for r in body["results"]),
                 "search returned another village",
             )
-        served = server_side(client.get("/metrics").text)
-    for metric, samples, route in (
-        ("exists", exists, f"{DATA_TEMPLATE}/exists"),
-        ("search", searches, DATA_TEMPLATE),
-    ):
-        emit(
-            case,
-            f"{metric}_p99_ms",
-            percentile(samples, 0.99),
-            "ms",
-            len(samples),
-            p50_ms=round(percentile(samples, 0.5), 3),
-            p95_ms=round(percentile(samples, 0.95), 3),
-            mean_ms=round(statistics.mean(samples) * 1000, 3),
-            server_share_within_10ms=served.get(route, -1.0),
-        )
+
+    return checked
 
 
-def server_side(metrics: str) -> dict[str, float]:
-    """Per route, the share of requests the server itself answered within 10 ms (its latency
-    histogram, without the client's and the scheduler's share of the round trip)."""
+def bench_http(engine: str, base: str, token: str, villages: Counter[str], sizes: Sizes) -> None:
+    host, port = base.removeprefix("http://").split(":")
+    warm, _ = http_calls(villages, 50, seed=2)
+    run_load(  # warm-up: connections, caches, the verifier's token memo, prepared statements
+        host=host,
+        port=int(port),
+        token=token,
+        calls=warm,
+        check=answer_checker(villages, warm),
+        rate=None,
+    )
+    for rate in (None, sizes.rate):
+        exists, searches = http_calls(villages, sizes.requests, seed=3 if rate is None else 4)
+        client = "sequential" if rate is None else f"rate={rate:g}/s"
+        case = f"db={engine},records={sizes.records},http=uvicorn-process,client={client}"
+        for metric, calls, route in (
+            ("exists", exists, f"{DATA_TEMPLATE}/exists"),
+            ("search", searches, DATA_TEMPLATE),
+        ):
+            before = server_counts(base, token)
+            samples = run_load(
+                host=host,
+                port=int(port),
+                token=token,
+                calls=calls,
+                check=answer_checker(villages, calls),
+                rate=rate,
+            )
+            within, total = server_counts(base, token)
+            served = (within[route] - before[0].get(route, 0)) / (
+                total[route] - before[1].get(route, 0)
+            )
+            emit(
+                case,
+                f"{metric}_p99_ms",
+                percentile(samples, 0.99),
+                "ms",
+                len(samples),
+                p50_ms=round(percentile(samples, 0.5), 3),
+                p95_ms=round(percentile(samples, 0.95), 3),
+                mean_ms=round(statistics.mean(samples) * 1000, 3),
+                server_share_within_10ms=round(served, 4),
+            )
+
+
+def server_counts(base: str, token: str) -> tuple[dict[str, float], dict[str, float]]:
+    """Per route, how many requests the server itself answered within 10 ms, and how many in
+    all (its latency histogram, without the client's and the scheduler's share)."""
+    metrics = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"}).text
     within: dict[str, float] = {}
     total: dict[str, float] = {}
     for line in metrics.splitlines():
@@ -352,7 +390,7 @@ def server_side(metrics: str) -> dict[str, float]:
             within[route] = within.get(route, 0.0) + float(value)
         elif 'le="+Inf"' in labels:
             total[route] = total.get(route, 0.0) + float(value)
-    return {r: round(within.get(r, 0.0) / n, 4) for r, n in total.items() if n}
+    return within, total
 
 
 # --- driver ----------------------------------------------------------------------------------
@@ -388,6 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, help="override the number of records")
     parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--verify", action="store_true", help="verify the whole chain too")
+    parser.add_argument("--rate", type=float, help="requests per second of the open-loop cases")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -395,9 +434,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sizes = QUICK if args.quick else FULL
     if args.records:
-        sizes = Sizes(args.records, sizes.requests, sizes.verify_all)
+        sizes = replace(sizes, records=args.records)
     if args.verify:
-        sizes = Sizes(sizes.records, sizes.requests, True)
+        sizes = replace(sizes, verify_all=True)
+    if args.rate:
+        sizes = replace(sizes, rate=args.rate)
     try:
         with tempfile.TemporaryDirectory(prefix="baobab-bench-") as tmp:
             work = Path(tmp)

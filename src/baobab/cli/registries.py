@@ -31,7 +31,9 @@ from baobab.registries import (
     write_jsonl,
 )
 from baobab.registries.adapters.sql import vacuum
-from baobab.registries.domain import ImportRejected, ImportReport, Operation
+from baobab.registries.disclosure_chain import disclosure_payload
+from baobab.registries.domain import ImportReport, Operation
+from baobab.registries.errors import ImportRejected
 
 registries_app = typer.Typer(
     help="Schema-driven registries: define, grant, import, export, verify.", no_args_is_help=True
@@ -253,17 +255,21 @@ def history(
 
 @registries_app.command("verify")
 def verify(code: Annotated[str, typer.Argument(help="Registry code")]) -> None:
-    """Re-compute a registry's revision chain and check every record against it."""
+    """Re-compute a registry's revision and disclosure chains; check every record."""
     with _service() as registries:
         verdict = registries.verify(_operator(), code)
     if verdict.intact:
         console.print(
-            f"[green]{code}: history intact[/green]: {verdict.revisions} revisions verified"
+            f"[green]{code}: history intact[/green]: {verdict.revisions} revisions and "
+            f"{verdict.disclosures} disclosures verified"
         )
         return
-    errors.print(
-        f"[red]{code}: history broken at revision {verdict.first_broken}[/red]: {verdict.reason}"
+    where = (
+        f"disclosure {verdict.first_broken_disclosure}"
+        if verdict.first_broken_disclosure is not None
+        else f"revision {verdict.first_broken}"
     )
+    errors.print(f"[red]{code}: history broken at {where}[/red]: {verdict.reason}")
     raise typer.Exit(1)
 
 
@@ -279,24 +285,17 @@ def export_history(
     written = 0
     with _service() as registries, path.open("w", encoding="utf-8") as out:
         if disclosures:
-            after: str | None = None
+            after = 0
             while entries := registries.disclosures(_operator(), code, after=after, limit=5000):
                 for d in entries:
-                    out.write(
-                        json.dumps(
-                            {
-                                "id": d.id,
-                                "record_id": d.record_id,
-                                "actor": d.actor,
-                                "at": d.at.isoformat(),
-                                "operation": d.operation,
-                                "fields": list(d.fields),
-                            }
-                        )
-                        + "\n"
-                    )
+                    line = {
+                        **disclosure_payload(d, d.sequence),
+                        "previous_hash": d.previous_hash,
+                        "hash": d.hash,
+                    }
+                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
                 written += len(entries)
-                after = entries[-1].id
+                after = entries[-1].sequence
         else:
             sequence = 0
             while revisions := registries.revisions(_operator(), code, after=sequence, limit=5000):

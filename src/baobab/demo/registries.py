@@ -145,10 +145,12 @@ class RegistriesChapter:
             self.field.call("GET", f"{DATA}/disclosures", params={"record_id": household_id}),
             200,
         )
+        expect(all(r["hash"] for r in reads), "a read of personal data is not chained")
         return (
-            f"{'; '.join(lines)}; chain of {verdict['revisions']} revisions intact; "
-            f"{len(reads)} read(s) of personal data logged; the planner's phone lookup "
-            f"refused ({denied.status_code})"
+            f"{'; '.join(lines)}; chains of {verdict['revisions']} revisions and "
+            f"{verdict['disclosures']} disclosures intact; {len(reads)} read(s) of this "
+            f"household's personal data logged; the planner's phone lookup refused "
+            f"({denied.status_code})"
         )
 
 

@@ -16,7 +16,6 @@ from baobab.kernel.audit import AuditEvent
 from baobab.registries.domain import (
     Caller,
     Change,
-    ImportRejected,
     ImportReport,
     Operation,
     Record,
@@ -25,6 +24,7 @@ from baobab.registries.domain import (
     Violation,
     canonical,
 )
+from baobab.registries.errors import ImportRejected
 from baobab.registries.formats import Row
 from baobab.registries.ports import (
     IndexEntry,

@@ -7,17 +7,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from baobab.registries.domain import (
-    BreakingSchemaChange,
     Caller,
-    DuplicateRegistry,
-    DuplicateVersion,
-    InvalidDefinition,
     Operation,
     Registry,
     RegistryVersion,
     Right,
     check_code,
     version_key,
+)
+from baobab.registries.errors import (
+    BreakingSchemaChange,
+    DuplicateRegistry,
+    DuplicateVersion,
+    InvalidDefinition,
 )
 from baobab.registries.ports import (
     IndexEntry,

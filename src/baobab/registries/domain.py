@@ -1,5 +1,6 @@
 """The registries' model: registries and their versions, records, revisions chained by hash,
-access rights per registry and operation, and the disclosures of personal data.
+access rights per registry and operation, and the disclosures of personal data. (The errors
+are in :mod:`baobab.registries.errors`.)
 
 A record's history is a chain of revisions per registry: each revision commits to the one before
 it with SHA-256 (:mod:`baobab.kernel.hashchain`), so a changed, removed or reordered revision —
@@ -17,126 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from baobab.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
-
-# --- errors ---------------------------------------------------------------------------------
-
-
-class InvalidSchema(InvalidInput):
-    code = "registries.invalid_schema"
-    title = "Invalid registry schema"
-
-
-class InvalidDefinition(InvalidInput):
-    code = "registries.invalid_definition"
-    title = "Invalid registry definition"
-
-
-class SchemaViolation(InvalidInput):
-    """A record breaks its registry's schema; ``extra["violations"]`` lists field and reason."""
-
-    code = "registries.schema_violation"
-    title = "Record does not match the registry's schema"
-
-
-class UnknownRegistry(NotFound):
-    code = "registries.unknown_registry"
-    title = "Unknown registry"
-
-
-class UnknownVersion(NotFound):
-    code = "registries.unknown_version"
-    title = "Unknown registry version"
-
-
-class VersionNotCurrent(Conflict):
-    code = "registries.version_not_current"
-    title = "Writes go to the current version only"
-
-
-class DuplicateRegistry(Conflict):
-    code = "registries.duplicate_registry"
-    title = "Registry already defined"
-
-
-class DuplicateVersion(Conflict):
-    code = "registries.duplicate_version"
-    title = "Registry version already published"
-
-
-class BreakingSchemaChange(Conflict):
-    """A new version would make existing records invalid; ``extra["violations"]`` names them."""
-
-    code = "registries.breaking_schema_change"
-    title = "Schema change would break existing records"
-
-
-class UnknownRecord(NotFound):
-    code = "registries.unknown_record"
-    title = "No such record"
-
-
-class DuplicateRecord(Conflict):
-    code = "registries.duplicate_record"
-    title = "A record with this id exists"
-
-
-class UniqueViolation(Conflict):
-    code = "registries.unique_violation"
-    title = "Value already taken by another record"
-
-
-class StaleVersion(Conflict):
-    code = "registries.stale_version"
-    title = "The record changed since it was read"
-
-
-class VersionRequired(InvalidInput):
-    code = "registries.version_required"
-    title = "The record version read must be sent"
-
-
-class ReasonRequired(InvalidInput):
-    code = "registries.reason_required"
-    title = "A reason is required"
-
-
-class AmbiguousQuery(Conflict):
-    code = "registries.ambiguous_query"
-    title = "The query matches more than one record"
-
-
-class FieldNotSearchable(InvalidInput):
-    code = "registries.field_not_searchable"
-    title = "Field is not indexed"
-
-
-class UnknownField(InvalidInput):
-    code = "registries.unknown_field"
-    title = "Unknown field"
-
-
-class BrokenReference(InvalidInput):
-    code = "registries.broken_reference"
-    title = "Referenced record does not exist"
-
-
-class ImportRejected(InvalidInput):
-    """A bulk import had bad rows and nothing was imported; ``extra["report"]`` lists them."""
-
-    code = "registries.import_rejected"
-    title = "Import rejected"
-
-
-class NoRight(Forbidden):
-    code = "registries.no_right"
-    title = "No right to this operation on this registry"
-
-
-class PersonalFieldDenied(Forbidden):
-    code = "registries.personal_field_denied"
-    title = "No right to personal fields of this registry"
-
+from baobab.registries.errors import InvalidDefinition, UnknownVersion
 
 # --- identifiers ----------------------------------------------------------------------------
 
@@ -329,9 +211,13 @@ def revision_payload(
     }
 
 
+# one encoder for every call: json.dumps with options builds a new one each time
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def canonical(data: Mapping[str, Any]) -> str:
     """Canonical JSON text of a record (sorted keys, no spaces), as stored and as hashed."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL(data)
 
 
 class RevisionHasher:
@@ -406,7 +292,11 @@ class Page:
 
 @dataclass(frozen=True, slots=True)
 class Disclosure:
-    """A read of personal fields of one record: who, when, which fields, through what."""
+    """A read of personal fields of one record: who, when, which fields, through what.
+
+    Disclosures of a registry form a hash chain of their own, like its revisions: ``sequence``
+    counts from 1 and ``hash`` commits to the entry and to ``previous_hash``. An entry not yet
+    appended to the chain has sequence 0 and empty hashes."""
 
     id: str
     registry: str
@@ -415,6 +305,9 @@ class Disclosure:
     at: datetime
     operation: str
     fields: tuple[str, ...]
+    sequence: int = 0
+    previous_hash: str = ""
+    hash: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,8 +317,10 @@ class Verification:
     registry: str
     revisions: int
     intact: bool
-    first_broken: int | None = None
+    first_broken: int | None = None  # a revision
     reason: str | None = None
+    disclosures: int = 0
+    first_broken_disclosure: int | None = None
 
 
 @dataclass

@@ -156,13 +156,25 @@ class RegistryStore(Protocol):
         """Every revision of the registry in chain order."""
         ...
 
-    def log_disclosures(self, registry_id: int, disclosures: Sequence[Disclosure]) -> None: ...
+    def log_disclosures(
+        self, registry_id: int, disclosures: Sequence[Disclosure]
+    ) -> Sequence[Disclosure]:
+        """Append ``disclosures`` to the registry's disclosure chain (its head locked against
+        other writers until the entries are stored) and return them as chained. Durable before
+        it returns, also in a reading unit of work."""
+        ...
 
     def disclosures(
-        self, registry_id: int, *, record_id: str | None, after: str | None, limit: int
+        self, registry_id: int, *, record_id: str | None, after: int, limit: int
     ) -> Sequence[Disclosure]:
-        """Disclosures oldest first; ``after`` is the id of the last one already seen."""
+        """Disclosures in chain order; ``after`` is the sequence of the last one already seen."""
         ...
+
+    def iter_disclosures(self, registry_id: int) -> Generator[Disclosure, None, None]:
+        """Every disclosure of the registry in chain order."""
+        ...
+
+    def disclosure_head(self, registry_id: int) -> tuple[int, str]: ...
 
 
 class RegistriesUnitOfWork(Protocol):
@@ -173,6 +185,11 @@ class RegistriesUnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditTrail: ...
+
+    def reading(self) -> RegistriesUnitOfWork:
+        """Mark this unit as a read: it changes nothing but the disclosure log, so it may run
+        without a transaction around it (fewer round trips to the database)."""
+        ...
 
     def __enter__(self) -> RegistriesUnitOfWork: ...
 

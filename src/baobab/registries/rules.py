@@ -8,14 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from baobab.kernel.errors import InvalidInput
-from baobab.registries.domain import (
+from baobab.registries.domain import Filter, Operation, Record, Registry, SearchQuery
+from baobab.registries.errors import (
     FieldNotSearchable,
-    Filter,
-    Operation,
     PersonalFieldDenied,
-    Record,
-    Registry,
-    SearchQuery,
     StaleVersion,
     UnknownField,
     UnknownRegistry,

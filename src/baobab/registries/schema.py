@@ -22,30 +22,17 @@ from __future__ import annotations
 import json
 import re
 import struct
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from baobab.registries.domain import InvalidSchema, Violation, canonical
+from baobab.registries.domain import Violation, canonical
+from baobab.registries.errors import InvalidSchema
+from baobab.registries.predicate import compile_predicate
+from baobab.registries.validation import Check, compile_checks, format_test, types_of
 
-Check = Callable[[Any, str, list[Violation]], None]
-
-_ANNOTATIONS = {"title", "description", "examples", "default", "$comment", "$schema", "$id"}
-_MARKS = {"x-id", "x-personal", "x-indexed", "x-unique", "x-reference"}
-_COMMON = {"type", "enum", "const"}
-_BY_TYPE = {
-    "string": {"minLength", "maxLength", "pattern", "format"},
-    "integer": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"},
-    "number": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"},
-    "boolean": set(),
-    "null": set(),
-    "array": {"items", "minItems", "maxItems"},
-    "object": {"properties", "required", "additionalProperties"},
-}
 _SCALARS = ("string", "integer", "number", "boolean")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{8,128}")
 INDEXED_MAX_LENGTH = 256
 
@@ -133,22 +120,31 @@ class RegistrySchema:
 
 def _encoder(spec: FieldSpec) -> Callable[[Any], str]:
     kind = spec.scalar_type
-    if kind == "string":
-        return str
-    return lambda value: encode_value(spec, value)
+    if kind == "boolean":
+        return _encode_boolean
+    if kind in ("integer", "number"):
+        return _encode_number
+    return str
 
 
 def encode_value(spec: FieldSpec, value: Any) -> str:
     """An indexed value as text that sorts like the value: strings as they are, booleans as
     ``false``/``true``, numbers as the order-preserving hex of their IEEE 754 double."""
-    kind = spec.scalar_type
-    if kind == "boolean":
-        return "true" if value else "false"
-    if kind in ("integer", "number"):
-        bits = struct.unpack(">Q", struct.pack(">d", float(value)))[0]
-        bits = bits ^ 0xFFFFFFFFFFFFFFFF if bits >> 63 else bits | (1 << 63)
-        return f"{bits:016x}"
-    return str(value)
+    return _encoder(spec)(value)
+
+
+def _encode_boolean(value: Any) -> str:
+    return "true" if value else "false"
+
+
+_DOUBLE = struct.Struct(">d")
+_BITS = struct.Struct(">Q")
+
+
+def _encode_number(value: Any) -> str:
+    bits: int = _BITS.unpack(_DOUBLE.pack(float(value)))[0]
+    bits = bits ^ 0xFFFFFFFFFFFFFFFF if bits >> 63 else bits | (1 << 63)
+    return f"{bits:016x}"
 
 
 def coerce_text(spec: FieldSpec, text: str) -> Any:
@@ -200,7 +196,7 @@ def _compile_document(document: Mapping[str, Any]) -> RegistrySchema:
     id_field = ids[0]
     if fields[id_field].types != ("string",):
         raise InvalidSchema(f"the id field {id_field!r} must be of type string")
-    check = _compile(document, "", top=True)
+    check = compile_checks(document, "", top=True)
     required = frozenset(document.get("required", ()))
     plan = tuple((f.name, _encoder(f)) for f in fields.values() if f.indexed and f.name != id_field)
     unique = tuple(
@@ -213,7 +209,7 @@ def _compile_document(document: Mapping[str, Any]) -> RegistrySchema:
         fields,
         required,
         check,
-        _fast(document),
+        compile_predicate(document, canonical=canonical, formats=format_test),
         plan,
         unique,
     )
@@ -231,7 +227,7 @@ def _field(name: str, node: Any) -> FieldSpec:
         raise InvalidSchema(f"field names are letters, digits and '_' (1-64), got {name!r}")
     if not isinstance(node, Mapping):
         raise InvalidSchema(f"{name}: a property is described by an object")
-    types = _types(node, name)
+    types = types_of(node, name)
     unique = _mark(node, "x-unique")
     indexed = _mark(node, "x-indexed") or unique or _mark(node, "x-id")
     spec = FieldSpec(
@@ -266,336 +262,6 @@ def _as_dict(spec: FieldSpec) -> dict[str, Any]:
     return {s: getattr(spec, s) for s in FieldSpec.__slots__}
 
 
-def _types(node: Mapping[str, Any], where: str) -> tuple[str, ...]:
-    declared = node.get("type")
-    if declared is None:
-        raise InvalidSchema(f"{where or 'root'}: every node declares its 'type'")
-    types = (declared,) if isinstance(declared, str) else tuple(declared)
-    if not types or any(t not in _BY_TYPE for t in types) or len(set(types)) != len(types):
-        raise InvalidSchema(f"{where or 'root'}: unsupported type {declared!r}")
-    return types
-
-
-def _compile(node: Any, where: str, *, top: bool = False) -> Check:
-    if not isinstance(node, Mapping):
-        raise InvalidSchema(f"{where or 'root'}: a schema node is an object")
-    types = _types(node, where)
-    allowed = _ANNOTATIONS | _COMMON | set().union(*(_BY_TYPE[t] for t in types))
-    if top or (where and "." not in where and "[" not in where):
-        allowed |= _MARKS
-    unknown = set(node) - allowed
-    if unknown:
-        raise InvalidSchema(
-            f"{where or 'root'}: unsupported keyword(s) {', '.join(sorted(unknown))}"
-        )
-    label = where or "record"
-    checks: list[Check] = []
-
-    if "enum" in node or "const" in node:
-        options = list(node["enum"]) if "enum" in node else [node["const"]]
-        if not options:
-            raise InvalidSchema(f"{label}: enum must not be empty")
-        shown = ", ".join(str(o) for o in options[:10])
-        if all(isinstance(o, str) for o in options):
-            strings = frozenset(options)
-
-            def check_enum(value: Any, path: str, out: list[Violation]) -> None:
-                if not isinstance(value, str) or value not in strings:
-                    out.append(Violation(path or label, f"must be one of: {shown}"))
-
-        else:
-            keyed = {(type(v).__name__, canonical({"v": v})) for v in options}
-
-            def check_enum(value: Any, path: str, out: list[Violation]) -> None:
-                if (type(value).__name__, canonical({"v": value})) not in keyed:
-                    out.append(Violation(path or label, f"must be one of: {shown}"))
-
-        checks.append(check_enum)
-
-    if "string" in types:
-        checks.extend(_string_checks(node, label))
-    if "integer" in types or "number" in types:
-        checks.extend(_number_checks(node, label))
-    if "array" in types:
-        checks.extend(_array_checks(node, where, label))
-    if "object" in types:
-        checks.extend(_object_checks(node, where, label))
-
-    type_test = _type_test(types)
-    expected = " or ".join(types)
-    pipeline = tuple(checks)
-
-    def check(value: Any, path: str, out: list[Violation]) -> None:
-        if not type_test(value):
-            out.append(Violation(path or label, f"must be {expected}"))
-            return
-        for step in pipeline:
-            step(value, path, out)
-
-    return check
-
-
-def _type_test(types: Sequence[str]) -> Callable[[Any], bool]:
-    tests: list[Callable[[Any], bool]] = []
-    for kind in types:
-        if kind == "string":
-            tests.append(lambda v: isinstance(v, str))
-        elif kind == "integer":
-            tests.append(
-                lambda v: (
-                    (isinstance(v, int) and not isinstance(v, bool))
-                    or (isinstance(v, float) and v.is_integer())
-                )
-            )
-        elif kind == "number":
-            tests.append(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
-        elif kind == "boolean":
-            tests.append(lambda v: isinstance(v, bool))
-        elif kind == "null":
-            tests.append(lambda v: v is None)
-        elif kind == "array":
-            tests.append(lambda v: isinstance(v, list))
-        else:
-            tests.append(lambda v: isinstance(v, dict))
-    if len(tests) == 1:
-        return tests[0]
-    return lambda v: any(t(v) for t in tests)
-
-
-def _int_keyword(node: Mapping[str, Any], name: str, label: str) -> int | None:
-    value = node.get(name)
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-        raise InvalidSchema(f"{label}: {name} is a non-negative integer")
-    return value
-
-
-def _string_checks(node: Mapping[str, Any], label: str) -> list[Check]:
-    checks: list[Check] = []
-    low, high = _int_keyword(node, "minLength", label), _int_keyword(node, "maxLength", label)
-    if low is not None or high is not None:
-        lo, hi = low or 0, high if high is not None else 10**12
-
-        def check_length(value: Any, path: str, out: list[Violation]) -> None:
-            if isinstance(value, str) and not lo <= len(value) <= hi:
-                out.append(Violation(path or label, f"length must be between {lo} and {hi}"))
-
-        checks.append(check_length)
-    if "pattern" in node:
-        try:
-            pattern = re.compile(node["pattern"])
-        except (re.error, TypeError) as exc:
-            raise InvalidSchema(f"{label}: invalid pattern: {exc}") from exc
-
-        def check_pattern(value: Any, path: str, out: list[Violation]) -> None:
-            if isinstance(value, str) and pattern.search(value) is None:
-                out.append(Violation(path or label, f"must match {pattern.pattern}"))
-
-        checks.append(check_pattern)
-    if "format" in node:
-        checks.append(_format_check(node["format"], label))
-    return checks
-
-
-def _format_check(name: Any, label: str) -> Check:
-    def valid(value: str) -> bool:
-        try:
-            if name == "date":
-                date.fromisoformat(value)
-                return len(value) == 10
-            if name == "date-time":
-                return datetime.fromisoformat(value).tzinfo is not None
-        except ValueError:
-            return False
-        return _EMAIL.fullmatch(value) is not None
-
-    if name not in ("date", "date-time", "email"):
-        raise InvalidSchema(f"{label}: format must be date, date-time or email, got {name!r}")
-
-    def check_format(value: Any, path: str, out: list[Violation]) -> None:
-        if isinstance(value, str) and not valid(value):
-            out.append(Violation(path or label, f"must be a valid {name}"))
-
-    return check_format
-
-
-def _number_checks(node: Mapping[str, Any], label: str) -> list[Check]:
-    bounds: list[tuple[str, float]] = []
-    for name in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        if name in node:
-            bound = node[name]
-            if not isinstance(bound, int | float) or isinstance(bound, bool):
-                raise InvalidSchema(f"{label}: {name} is a number")
-            bounds.append((name, bound))
-    if not bounds:
-        return []
-    tests = {
-        "minimum": (lambda v, b: v >= b, "at least"),
-        "maximum": (lambda v, b: v <= b, "at most"),
-        "exclusiveMinimum": (lambda v, b: v > b, "more than"),
-        "exclusiveMaximum": (lambda v, b: v < b, "less than"),
-    }
-    rules: list[tuple[Callable[[Any, Any], bool], Any, str]] = [
-        (tests[name][0], bound, f"must be {tests[name][1]} {bound}") for name, bound in bounds
-    ]
-
-    def check_bounds(value: Any, path: str, out: list[Violation]) -> None:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            for test, bound, message in rules:
-                if not test(value, bound):
-                    out.append(Violation(path or label, message))
-
-    return [check_bounds]
-
-
-def _array_checks(node: Mapping[str, Any], where: str, label: str) -> list[Check]:
-    checks: list[Check] = []
-    low, high = _int_keyword(node, "minItems", label), _int_keyword(node, "maxItems", label)
-    if low is not None or high is not None:
-        lo, hi = low or 0, high if high is not None else 10**12
-
-        def check_count(value: Any, path: str, out: list[Violation]) -> None:
-            if isinstance(value, list) and not lo <= len(value) <= hi:
-                out.append(Violation(path or label, f"must have {lo} to {hi} items"))
-
-        checks.append(check_count)
-    if "items" in node:
-        item = _compile(node["items"], f"{where}[]")
-
-        def check_items(value: Any, path: str, out: list[Violation]) -> None:
-            if isinstance(value, list):
-                for index, element in enumerate(value):
-                    item(element, f"{path or label}[{index}]", out)
-
-        checks.append(check_items)
-    return checks
-
-
-def _object_checks(node: Mapping[str, Any], where: str, label: str) -> list[Check]:
-    properties = node.get("properties", {})
-    if not isinstance(properties, Mapping):
-        raise InvalidSchema(f"{label}: properties is an object")
-    children = {
-        name: _compile(child, f"{where}.{name}" if where else name)
-        for name, child in properties.items()
-    }
-    required = node.get("required", [])
-    if not isinstance(required, list) or any(r not in properties for r in required):
-        raise InvalidSchema(f"{label}: required lists declared properties only")
-    additional = node.get("additionalProperties", True)
-    if not isinstance(additional, bool):
-        raise InvalidSchema(f"{label}: additionalProperties must be true or false")
-
-    def check_object(value: Any, path: str, out: list[Violation]) -> None:
-        if not isinstance(value, dict):
-            return
-        base = f"{path}." if path else ""
-        for name in required:
-            if name not in value:
-                out.append(Violation(f"{base}{name}", "is required"))
-        for name, element in value.items():
-            child = children.get(name)
-            if child is not None:
-                child(element, f"{base}{name}", out)
-            elif not additional:
-                out.append(Violation(f"{base}{name}", "is not a field of this registry"))
-
-    return [check_object]
-
-
 def identity_token_ok(value: str) -> bool:
     """An identity token is 8-128 URL-safe characters (the identity block issues them)."""
     return _TOKEN.fullmatch(value) is not None
-
-
-# --- the fast path: the same rules as a yes/no answer, no messages ---------------------------
-
-
-def _fast(node: Mapping[str, Any]) -> Callable[[Any], bool]:  # noqa: PLR0912, PLR0915
-    """A predicate equivalent to :func:`_compile` (which has already checked ``node``)."""
-    types = _types(node, "")
-    tests: list[Callable[[Any], bool]] = []
-    if "enum" in node or "const" in node:
-        options = list(node["enum"]) if "enum" in node else [node["const"]]
-        if all(isinstance(o, str) for o in options):
-            strings = frozenset(options)
-            tests.append(lambda v: type(v) is str and v in strings)
-        else:
-            keyed = {(type(v).__name__, canonical({"v": v})) for v in options}
-            tests.append(lambda v: (type(v).__name__, canonical({"v": v})) in keyed)
-    if "string" in types:
-        lo, hi = node.get("minLength", 0), node.get("maxLength")
-        if lo or hi is not None:
-            top = hi if hi is not None else 10**12
-            tests.append(lambda v: not isinstance(v, str) or lo <= len(v) <= top)
-        if "pattern" in node:
-            search = re.compile(node["pattern"]).search
-            tests.append(lambda v: not isinstance(v, str) or search(v) is not None)
-        if "format" in node:
-            slow = _format_check(node["format"], "")
-
-            def formatted(v: Any) -> bool:
-                out: list[Violation] = []
-                slow(v, "", out)
-                return not out
-
-            tests.append(formatted)
-    if "integer" in types or "number" in types:
-        bounds = [
-            (name, node[name])
-            for name in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
-            if name in node
-        ]
-        if bounds:
-            low = max((b for n, b in bounds if n == "minimum"), default=None)
-            high = min((b for n, b in bounds if n == "maximum"), default=None)
-            xlow = max((b for n, b in bounds if n == "exclusiveMinimum"), default=None)
-            xhigh = min((b for n, b in bounds if n == "exclusiveMaximum"), default=None)
-
-            def bounded(v: Any) -> bool:
-                if not isinstance(v, int | float) or isinstance(v, bool):
-                    return True
-                return (
-                    (low is None or v >= low)
-                    and (high is None or v <= high)
-                    and (xlow is None or v > xlow)
-                    and (xhigh is None or v < xhigh)
-                )
-
-            tests.append(bounded)
-    if "array" in types:
-        lo_items, hi_items = node.get("minItems", 0), node.get("maxItems")
-        if lo_items or hi_items is not None:
-            top_items = hi_items if hi_items is not None else 10**12
-            tests.append(lambda v: not isinstance(v, list) or lo_items <= len(v) <= top_items)
-        if "items" in node:
-            item = _fast(node["items"])
-            tests.append(lambda v: not isinstance(v, list) or all(item(e) for e in v))
-    if "object" in types:
-        children = {name: _fast(child) for name, child in node.get("properties", {}).items()}
-        required = tuple(node.get("required", ()))
-        additional = node.get("additionalProperties", True)
-
-        def object_ok(v: Any) -> bool:
-            if not isinstance(v, dict):
-                return True
-            for name in required:
-                if name not in v:
-                    return False
-            for name, element in v.items():
-                child = children.get(name)
-                if child is None:
-                    if not additional:
-                        return False
-                elif not child(element):
-                    return False
-            return True
-
-        tests.append(object_ok)
-    type_test = _type_test(types)
-    if not tests:
-        return type_test
-    if len(tests) == 1:
-        only = tests[0]
-        return lambda v: type_test(v) and only(v)
-    steps = tuple(tests)
-    return lambda v: type_test(v) and all(t(v) for t in steps)

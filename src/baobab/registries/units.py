@@ -13,17 +13,15 @@ from baobab.kernel.clock import Clock
 from baobab.kernel.errors import Forbidden
 from baobab.kernel.ids import new_id
 from baobab.registries.domain import (
-    AmbiguousQuery,
     Caller,
     Disclosure,
-    NoRight,
     Operation,
     Record,
     Registry,
     Revision,
     SearchQuery,
-    UnknownRegistry,
 )
+from baobab.registries.errors import AmbiguousQuery, NoRight, UnknownRegistry
 from baobab.registries.ports import (
     RegistriesUnitOfWork,
     UnitOfWorkFactory,
@@ -54,10 +52,13 @@ class UseCases:
     # --- units of work and rights ---------------------------------------------------------
 
     @contextmanager
-    def _unit(self, caller: Caller, code: str) -> Iterator[tuple[RegistriesUnitOfWork, Registry]]:
-        """A unit of work on one registry; a refusal is audited in a unit of its own."""
+    def _unit(
+        self, caller: Caller, code: str, *, reading: bool = False
+    ) -> Iterator[tuple[RegistriesUnitOfWork, Registry]]:
+        """A unit of work on one registry; a refusal is audited in a unit of its own.
+        ``reading``: the use case changes nothing but the disclosure log."""
         try:
-            with self._uow() as uow:
+            with self._uow().reading() if reading else self._uow() as uow:
                 registry = uow.store.registry_for(code, caller.actor)
                 if registry is None:
                     raise UnknownRegistry(f"no registry {code!r}")

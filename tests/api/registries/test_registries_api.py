@@ -233,6 +233,12 @@ def test_personal_fields_hidden_and_reads_logged(
     ]
     assert log[0]["fields"] == ["head_name"]
     assert "head_identity" in log[1]["fields"]
+    assert [d["sequence"] for d in log] == [1, 2]
+    assert log[1]["previous_hash"] == log[0]["hash"]
+    after = defined.get(f"{DATA}/disclosures", params={"after": 1}, headers=clerk.headers).json()
+    assert after == log[1:]
+    verdict = defined.get(f"{DATA}/verify", headers=clerk.headers).json()
+    assert (verdict["intact"], verdict["disclosures"]) == (True, 2)
 
 
 def snapshot(platform: Platform) -> list[Any]:

@@ -54,7 +54,7 @@ def test_an_operator_loads_and_checks_a_registry(console_env: Path) -> None:
     assert "bulk import" in out
     code, out = run("verify", "social-registry")
     assert code == 0, out
-    assert "40 revisions verified" in out
+    assert "40 revisions and 41 disclosures verified" in out  # 40 exported, 1 in history
     chain = console_env / "chain.jsonl"
     code, out = run("export-history", "social-registry", str(chain))
     assert code == 0, out

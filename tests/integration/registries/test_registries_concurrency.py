@@ -1,5 +1,6 @@
 """Two officers updating the same record at once, on PostgreSQL where the race is real: exactly
-one update wins, the other is told its version is stale, and the chain stays whole."""
+one update wins, the other is told its version is stale, and the chain stays whole. Readers of
+personal data at once line up at the disclosure chain's head: one gapless chain."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from baobab.registries import Caller, RegistryService, import_records
 from baobab.registries.bulk import iter_rows
-from baobab.registries.domain import StaleVersion
+from baobab.registries.errors import StaleVersion
 from baobab.registries.examples import households
 from tests.integration.registries.conftest import OPERATOR
 
@@ -78,3 +79,23 @@ def test_concurrent_creates_keep_one_chain(social: RegistryService) -> None:
     verdict = social.verify(OPERATOR, CODE)
     assert verdict.intact
     assert verdict.revisions == 30
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_concurrent_personal_reads_keep_one_disclosure_chain(social: RegistryService) -> None:
+    import_records(social, OPERATOR, CODE, V, iter_rows(households(8)))
+    readers = [Caller(f"DEV/GOV/MOSD/reader{i}", unrestricted=True) for i in range(4)]
+
+    def read_all(who: Caller) -> Callable[[], object]:
+        return lambda: [
+            social.read(who, CODE, V, {"household_id": f"HH-{n:08d}"}) for n in range(1, 9)
+        ]
+
+    _wins, losses = race([read_all(r) for r in readers])
+    assert losses == []
+    log = social.disclosures(OPERATOR, CODE)
+    assert [d.sequence for d in log] == list(range(1, 33))
+    assert len({d.previous_hash for d in log}) == 32  # no two entries claim the same place
+    verdict = social.verify(OPERATOR, CODE)
+    assert verdict.intact
+    assert verdict.disclosures == 32

@@ -26,7 +26,7 @@ from baobab.registries import (
     write_jsonl,
 )
 from baobab.registries.bulk import iter_rows
-from baobab.registries.domain import BrokenReference, ImportRejected, UnknownRecord
+from baobab.registries.errors import BrokenReference, ImportRejected, UnknownRecord
 from baobab.registries.examples import households
 from baobab.registries.schema import compile_schema
 from tests.integration.registries.conftest import OPERATOR

@@ -11,6 +11,7 @@ from types import TracebackType
 
 from baobab.kernel.audit import AuditEvent
 from baobab.kernel.hashchain import GENESIS
+from baobab.registries.disclosure_chain import chain_disclosures
 from baobab.registries.domain import (
     Change,
     Disclosure,
@@ -247,20 +248,31 @@ class FakeStore:
         for r in self.s.revisions.get(registry_id, []):
             yield self._revision(registry_id, r)
 
-    def log_disclosures(self, registry_id: int, disclosures: Sequence[Disclosure]) -> None:
-        self.s.disclosures.extend((registry_id, d) for d in disclosures)
+    def log_disclosures(
+        self, registry_id: int, disclosures: Sequence[Disclosure]
+    ) -> Sequence[Disclosure]:
+        chained = chain_disclosures(self.disclosure_head(registry_id), disclosures)
+        self.s.disclosures.extend((registry_id, d) for d in chained)
+        return chained
 
     def disclosures(
-        self, registry_id: int, *, record_id: str | None, after: str | None, limit: int
+        self, registry_id: int, *, record_id: str | None, after: int, limit: int
     ) -> Sequence[Disclosure]:
         found = [
             d
             for rid, d in self.s.disclosures
             if rid == registry_id
             and (record_id is None or d.record_id == record_id)
-            and (after is None or d.id > after)
+            and d.sequence > after
         ]
         return found[:limit]
+
+    def iter_disclosures(self, registry_id: int) -> Generator[Disclosure, None, None]:
+        yield from (d for rid, d in self.s.disclosures if rid == registry_id)
+
+    def disclosure_head(self, registry_id: int) -> tuple[int, str]:
+        mine = [d for rid, d in self.s.disclosures if rid == registry_id]
+        return (mine[-1].sequence, mine[-1].hash) if mine else (0, GENESIS)
 
 
 class FakeAudit:
@@ -276,6 +288,9 @@ class FakeUnitOfWork:
 
     def __init__(self, world: FakeRegistries) -> None:
         self._world = world
+
+    def reading(self) -> FakeUnitOfWork:
+        return self
 
     def __enter__(self) -> FakeUnitOfWork:
         self._draft = copy.deepcopy(self._world.state)

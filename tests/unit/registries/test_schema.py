@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from baobab.kernel.hashchain import link_hash
 from baobab.registries import example_schema, parse_schema
-from baobab.registries.domain import InvalidSchema, RevisionHasher, canonical, revision_payload
+from baobab.registries.domain import RevisionHasher, canonical, revision_payload
+from baobab.registries.errors import InvalidSchema
 from baobab.registries.examples import households
 from baobab.registries.schema import FieldSpec, coerce_text, encode_value
 

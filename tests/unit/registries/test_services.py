@@ -12,7 +12,7 @@ from baobab.kernel.clock import ManualClock
 from baobab.kernel.errors import BaobabError
 from baobab.registries import Caller, RegistryService, example_schema, import_records
 from baobab.registries.bulk import iter_rows
-from baobab.registries.domain import (
+from baobab.registries.errors import (
     BreakingSchemaChange,
     DuplicateRecord,
     ImportRejected,

@@ -114,7 +114,21 @@ disclosures = Table(
     Column("at", UtcDateTime, nullable=False),
     Column("operation", String(20), nullable=False),
     Column("fields", String(2000), nullable=False),
+    Column("sequence", BIG, nullable=False),
+    Column("previous_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
     Index("ix_registries_disclosures_record", "registry_id", "record_id", "id"),
+    Index("ix_registries_disclosures_chain", "registry_id", "sequence", unique=True),
+)
+
+# the head of each registry's disclosure chain: apart from the registry's row, which writers of
+# records hold for a whole import, so that reads never wait for writes
+disclosure_heads = Table(
+    "registries_disclosure_heads",
+    metadata,
+    Column("registry_id", Integer, primary_key=True),
+    Column("sequence", BIG, nullable=False),
+    Column("hash", String(64), nullable=False),
 )
 
 RECORD_COLUMNS = (

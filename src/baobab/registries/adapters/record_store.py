@@ -1,0 +1,149 @@
+"""Records in SQL: read one, check ids and unique values, search the side index, iterate.
+
+A record's current data is that of its newest revision (``revision_seq``). Indexed fields live in
+a side table ``(registry, field, value, record)`` with a B-tree index, which works the same on
+both engines; a search is driven by the first filter's index range."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Generator
+from typing import Any
+
+from sqlalchemy import (
+    Row,
+    and_,
+    false,
+    select,
+)
+from sqlalchemy.sql import FromClause
+
+from baobab.registries.adapters.search_statements import (
+    count_statement,
+    exists_statement,
+    page_statement,
+    parameters,
+)
+from baobab.registries.adapters.tables import (
+    RECORD_COLUMNS,
+    records,
+    revisions,
+    unique,
+)
+from baobab.registries.adapters.transaction import SqlTransaction
+from baobab.registries.domain import (
+    Page,
+    Record,
+    SearchQuery,
+)
+from baobab.registries.ports import RecordRow
+
+
+def _record(row: Row[Any]) -> Record:
+    data = json.loads(row.data) if row.data else {}
+    return Record(
+        row.record_id,
+        row.version,
+        row.schema_version,
+        data,
+        row.deleted,
+        row.created_at,
+        row.updated_at,
+    )
+
+
+class RecordStore(SqlTransaction):
+    """Reads of records and of the index."""
+
+    def _with_data(self) -> FromClause:
+        return records.join(
+            revisions,
+            and_(
+                revisions.c.registry_id == records.c.registry_id,
+                revisions.c.sequence == records.c.revision_seq,
+            ),
+        )
+
+    def get_record(self, registry_id: int, record_id: str) -> Record | None:
+        row = self._c.execute(
+            select(records, revisions.c.data)
+            .select_from(self._with_data())
+            .where(records.c.registry_id == registry_id, records.c.record_id == record_id)
+        ).first()
+        return _record(row) if row else None
+
+    def live_ids(self, registry_id: int, ids: Collection[str]) -> set[str]:
+        return self._ids(registry_id, ids, live=True)
+
+    def known_ids(self, registry_id: int, ids: Collection[str]) -> set[str]:
+        return self._ids(registry_id, ids, live=False)
+
+    def _ids(self, registry_id: int, ids: Collection[str], *, live: bool) -> set[str]:
+        found: set[str] = set()
+        wanted = list(ids)
+        for start in range(0, len(wanted), 1000):
+            query = select(records.c.record_id).where(
+                records.c.registry_id == registry_id,
+                records.c.record_id.in_(wanted[start : start + 1000]),
+            )
+            if live:
+                query = query.where(records.c.deleted == false())
+            found.update(r.record_id for r in self._c.execute(query))
+        return found
+
+    def taken(self, registry_id: int, field: str, values: Collection[str]) -> dict[str, str]:
+        held: dict[str, str] = {}
+        wanted = list(values)
+        for start in range(0, len(wanted), 1000):
+            rows = self._c.execute(
+                select(unique.c.value, unique.c.record_id).where(
+                    unique.c.registry_id == registry_id,
+                    unique.c.field == field,
+                    unique.c.value.in_(wanted[start : start + 1000]),
+                )
+            )
+            held.update((r.value, r.record_id) for r in rows)
+        return held
+
+    def search(self, registry_id: int, query: SearchQuery, *, count: bool = True) -> Page:
+        shape = (len(query.filters), query.record_id is not None)
+        values = parameters(registry_id, query)
+        statement = page_statement(*shape, query.sort_field is not None, query.descending)
+        found = [_record(row) for row in self._c.execute(statement, values)]
+        if not count:
+            total = len(found)
+        elif len(found) < query.limit and (found or query.offset == 0):
+            total = query.offset + len(found)  # the last page: no need to count
+        else:
+            total = int(self._c.execute(count_statement(*shape), values).scalar_one())
+        return Page(total, found)
+
+    def exists(self, registry_id: int, query: SearchQuery) -> bool:
+        statement = exists_statement(len(query.filters), query.record_id is not None)
+        return self._c.execute(statement, parameters(registry_id, query)).first() is not None
+
+    def iter_records(self, registry_id: int) -> Generator[Record, None, None]:
+        rows = self._c.execute(
+            select(records, revisions.c.data)
+            .select_from(self._with_data())
+            .where(records.c.registry_id == registry_id, records.c.deleted == false())
+            .order_by(records.c.record_id)
+            .execution_options(yield_per=2000)
+        )
+        try:
+            for row in rows:
+                yield _record(row)
+        finally:
+            rows.close()
+
+    def iter_record_heads(self, registry_id: int) -> Generator[RecordRow, None, None]:
+        rows = self._c.execute(
+            select(*(records.c[name] for name in RECORD_COLUMNS))
+            .where(records.c.registry_id == registry_id)
+            .execution_options(yield_per=5000)
+        )
+        try:
+            for row in rows:
+                yield RecordRow(*row)
+        finally:
+            rows.close()
