@@ -19,11 +19,14 @@ from baobab.infra.http.app import create_http_app
 from baobab.infra.settings import BLOCKS, Settings
 from baobab.ledger import api as ledger_api
 from baobab.registries import api as registries_api
+from baobab.switch import api as switch_api
 
 
 def routers_of(platform: Platform) -> dict[str, APIRouter]:
     """Every mountable router by block name; each router's prefix is ``/<name>``."""
     return {
+        # First: FSPIOP traffic is the hottest, and routers are matched in this order.
+        "switch": switch_api.build_router(switch=platform.switch),
         "directory": directory_api.build_router(
             instance=platform.settings.instance,
             directory=platform.directory,
@@ -39,6 +42,8 @@ def routers_of(platform: Platform) -> dict[str, APIRouter]:
             discovery=platform.exchange.discovery,
             monitor=platform.exchange.monitor,
             pubsub=platform.exchange.pubsub,
+            policy=platform.exchange.policy,
+            workers=platform.exchange.workers,
         ),
         "registries": registries_api.build_router(registries=platform.registries),
         "identity": identity_api.build_router(
@@ -47,6 +52,7 @@ def routers_of(platform: Platform) -> dict[str, APIRouter]:
             authentication=platform.identity.authentication,
             profiles=platform.identity.profiles,
             outbox=platform.identity.outbox,
+            resident=platform.identity.resident,
         ),
         "ledger": ledger_api.build_router(ledger=platform.ledger, batcher=platform.ledger_batcher),
         "audit": audit_api.build_router(platform.db),
@@ -69,7 +75,8 @@ def create_app(
         verifier=platform.verifier,
         check_ready=platform.check_ready,
         registry=metrics,
-        on_shutdown=[platform.exchange.gateway.aclose],
+        on_shutdown=[platform.exchange.gateway.aclose, platform.switch.worker.aclose],
+        on_startup=[platform.switch.worker.astart] if "switch" in chosen else [],
     )
     app.state.platform = platform
     return app

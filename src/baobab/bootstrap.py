@@ -24,11 +24,15 @@ from baobab.exchange import (
     ServiceCatalog,
     ServiceRegistry,
 )
+from baobab.exchange.adapters import wiring as exchange_wiring
 from baobab.exchange.adapters.consent import InProcessConsent as ConsentForExchange
-from baobab.exchange.adapters.h11_client import H11ProviderClient
+from baobab.exchange.adapters.http1_client import Http1ProviderClient
 from baobab.exchange.adapters.sql import SqlExchangeUnitOfWork
 from baobab.exchange.pubsub import PubSub
+from baobab.exchange.rights import AccessPolicy
+from baobab.exchange.workers import Workers
 from baobab.identity import IDENTITY_SCOPES
+from baobab.identity.adapters.abis import HttpAbis
 from baobab.identity.adapters.consent import InProcessConsent as ConsentForIdentity
 from baobab.identity.adapters.messaging import ChannelRouter, SmsGateway, SmtpMailer
 from baobab.identity.adapters.wiring import IdentityBlock, assemble
@@ -43,6 +47,13 @@ from baobab.ledger import LEDGER_SCOPES, LedgerService, TransferBatcher
 from baobab.ledger.adapters.sql import SqlLedgerStore
 from baobab.registries import REGISTRIES_SCOPES, RegistryService
 from baobab.registries.adapters.sql import SqlRegistriesUnitOfWork
+from baobab.switch import SWITCH_SCOPES, Switch, assemble_switch
+from baobab.switch.adapters.bulk_sql import SqlBulkStore
+from baobab.switch.adapters.directory import DirectoryForSwitch
+from baobab.switch.adapters.http import HttpCallbackSender
+from baobab.switch.adapters.oracle import SqlOracle
+from baobab.switch.adapters.settlement_sql import SqlSettlementStore
+from baobab.switch.adapters.sql import SqlSwitchStore
 
 
 class SchemaNotCurrent(Unavailable):
@@ -60,6 +71,8 @@ class Exchange:
     discovery: Discovery
     monitor: OperationalMonitor
     pubsub: PubSub
+    policy: AccessPolicy
+    workers: Workers
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +94,7 @@ class Platform:
     identity: IdentityBlock
     ledger: LedgerService
     ledger_batcher: TransferBatcher
+    switch: Switch
 
     def check_ready(self) -> None:
         """Raise unless the database answers and its schema is current."""
@@ -89,6 +103,7 @@ class Platform:
             raise SchemaNotCurrent("run `baobab db upgrade`")
 
     def close(self) -> None:
+        self.switch.worker.stop()
         self.ledger_batcher.close()
         self.identity.close()
         self.consent_reader.close()
@@ -133,32 +148,51 @@ def bootstrap(
         *REGISTRIES_SCOPES,
         *IDENTITY_SCOPES,
         *LEDGER_SCOPES,
+        *SWITCH_SCOPES,
     }
     directory = DirectoryService(uow=directory_uow, clock=clock, scopes=scopes)
     consent_reader = SqlConsentReader(db)
     consent = ConsentService(uow=consent_uow, reader=consent_reader, clock=clock, signer=signer)
     registry = ServiceRegistry(uow=exchange_uow, clock=clock)
-    log = MessageLog(uow=exchange_uow, signer=signer, clock=clock)
+    log = MessageLog(
+        uow=exchange_uow,
+        signer=signer,
+        clock=clock,
+        checkpoint_every=settings.exchange_checkpoint_every,
+        cipher=exchange_wiring.body_cipher(settings),
+        stamper=exchange_wiring.time_stamper(settings),
+    )
+    access_policy = AccessPolicy(uow=exchange_uow, clock=clock)
     monitor = OperationalMonitor()
     gateway = Gateway(
         catalog=ServiceCatalog(registry),
         access=directory,
         keys=directory,
-        provider=H11ProviderClient(),
+        provider=Http1ProviderClient(),
         log=log,
         consent=ConsentForExchange(consent),
         signer=signer,
         clock=clock,
         observers=[monitor],
+        policy=access_policy,
+        keep_bodies=settings.exchange_store_bodies,
     )
+    pubsub = PubSub(uow=exchange_uow, access=directory, clock=clock)
     ledger = LedgerService(SqlLedgerStore(db), clock)
+    ledger_batcher = TransferBatcher(ledger)
+    switch_directory = DirectoryForSwitch(directory, clock)
+    switch_store = SqlSwitchStore(db)
     exchange = Exchange(
         registry=registry,
         log=log,
         gateway=gateway,
-        discovery=Discovery(registry=registry, directory=directory),
+        discovery=Discovery(registry=registry, directory=directory, policy=access_policy),
         monitor=monitor,
-        pubsub=PubSub(uow=exchange_uow, access=directory, clock=clock),
+        pubsub=pubsub,
+        policy=access_policy,
+        workers=exchange_wiring.workers(
+            settings, log=log, pubsub=pubsub, uow=exchange_uow, signer=signer, clock=clock
+        ),
     )
     return Platform(
         settings=settings,
@@ -174,7 +208,22 @@ def bootstrap(
         exchange=exchange,
         registries=RegistryService(uow=registries_uow, clock=clock),
         ledger=ledger,
-        ledger_batcher=TransferBatcher(ledger),
+        ledger_batcher=ledger_batcher,
+        switch=assemble_switch(
+            store=switch_store,
+            ledger=ledger,
+            batcher=ledger_batcher,
+            clock=clock,
+            signer=signer,
+            sender=HttpCallbackSender(),
+            member_roles=switch_directory.member_roles,
+            keys_of=switch_directory.keys_of,
+            require_signature=settings.switch_signatures_required,
+            oracle=SqlOracle(db, clock),
+            settlement_store=SqlSettlementStore(db),
+            bulk_store=SqlBulkStore(switch_store),
+            settlement_grace=timedelta(seconds=settings.switch_settlement_grace_seconds),
+        ),
         identity=assemble(
             db=db,
             clock=clock,
@@ -187,6 +236,19 @@ def bootstrap(
             production=settings.environment == "production",
             issuer=settings.public_url.rstrip("/") + "/identity",
             messenger=_messenger(settings),
+            abis=(
+                HttpAbis(
+                    settings.identity_abis_url,
+                    api_key=(
+                        settings.identity_abis_api_key.get_secret_value()
+                        if settings.identity_abis_api_key
+                        else None
+                    ),
+                )
+                if settings.identity_abis_url
+                else None
+            ),
+            retention=timedelta(days=settings.identity_packet_retention_days),
         ),
     )
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from baobab.demo import consent, exchange, foundation, identity, registries
+from baobab.demo import consent, exchange, foundation, identity, registries, switch
 from baobab.demo.stack import free_port, running_stack
 from baobab.demo.story import Story
 from baobab.infra.settings import Settings
@@ -19,7 +19,12 @@ def run(console: Console, *, keep: bool = False) -> int:
     """Run every chapter; 0 if every expectation held, 1 otherwise."""
     data_dir = Path(tempfile.mkdtemp(prefix="baobab-demo-"))
     port = free_port()
-    settings = Settings(data_dir=data_dir, port=port, public_url=f"http://127.0.0.1:{port}")
+    settings = Settings(
+        data_dir=data_dir,
+        port=port,
+        public_url=f"http://127.0.0.1:{port}",
+        switch_settlement_grace_seconds=2,  # the demo's settlement need not wait 30 s
+    )
     story = Story(console)
     console.rule("[bold]Baobab demo")
     console.print(
@@ -32,6 +37,7 @@ def run(console: Console, *, keep: bool = False) -> int:
             identity.chapter(story, platform)
             exchange.chapter(story, platform)
             registries.chapter(story, platform)
+            switch.chapter(story, platform)
     finally:
         if keep:
             console.print(f"\nData kept in {data_dir}")

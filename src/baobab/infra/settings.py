@@ -21,6 +21,7 @@ BLOCKS: tuple[str, ...] = (
     "registries",
     "identity",
     "ledger",
+    "switch",
 )
 
 
@@ -65,6 +66,45 @@ class Settings(BaseSettings):
     identity_smtp_sender: str | None = None
     identity_smtp_user: str | None = None
     identity_smtp_password: SecretStr | None = None
+    identity_abis_url: str | None = Field(
+        default=None, description="The ABIS (biometric matcher) base URL; none: demographic only"
+    )
+    identity_abis_api_key: SecretStr | None = None
+    identity_packet_retention_days: int = Field(
+        default=365,
+        ge=1,
+        le=36500,
+        description="Days a duplicate or rejected packet keeps its personal data (appeal period)",
+    )
+    switch_require_signatures: bool | None = Field(
+        default=None,
+        description="FSPIOP-Signature required on every FSPIOP request; default: in production",
+    )
+    switch_settlement_grace_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=86400,
+        description="Seconds after closing a settlement window before its settlement may start",
+    )
+    exchange_store_bodies: bool = Field(
+        default=False, description="Keep message bodies in the exchange log, AES-GCM encrypted"
+    )
+    exchange_body_keystore_file: Path | None = Field(
+        default=None, description="AES-256 keys of stored message bodies; generated in development"
+    )
+    exchange_tsa_url: str | None = Field(
+        default=None, description="RFC 3161 time-stamping authority for message log checkpoints"
+    )
+    exchange_tsa_certificate_file: Path | None = Field(
+        default=None, description="PEM certificate of that authority (pinned)"
+    )
+    exchange_checkpoint_seconds: float = Field(
+        default=60.0, ge=0, description="Seal the log once its oldest unsealed entry is this old"
+    )
+    exchange_checkpoint_every: int = Field(default=1000, ge=1, le=1_000_000)
+    exchange_push_interval_seconds: float = Field(
+        default=1.0, ge=0, description="Pub/sub push delivery pass in `baobab serve` (0: off)"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -87,6 +127,13 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         """The database URL, defaulting to the embedded SQLite file."""
         return self.database_url or f"sqlite:///{self.data_dir / 'baobab.db'}"
+
+    @property
+    def switch_signatures_required(self) -> bool:
+        """Whether the switch refuses FSPIOP requests without a valid FSPIOP-Signature."""
+        if self.switch_require_signatures is None:
+            return self.environment == "production"
+        return self.switch_require_signatures
 
     @property
     def issuer(self) -> str:

@@ -1,0 +1,29 @@
+"""The switch's HTTP router, prefix ``/switch``: the FSPIOP API for FSPs and the hub admin API
+under ``/switch/hub``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from baobab.switch.admin_api import build_admin_routes
+from baobab.switch.bulk_api import build_bulk_routes
+from baobab.switch.domain import SWITCH_SCOPES
+from baobab.switch.fspiop_api import PREFIX, build_transfer_routes
+from baobab.switch.lookup_api import build_party_routes, build_quote_routes
+from baobab.switch.service import Switch
+from baobab.switch.settlement_api import build_settlement_routes
+
+__all__ = ["SWITCH_SCOPES", "build_router"]
+
+
+def build_router(*, switch: Switch) -> APIRouter:
+    """Every route of the switch over the assembled :class:`Switch`."""
+    router = APIRouter(prefix=PREFIX, tags=["switch"])
+    build_admin_routes(router, participants=switch.participants, store=switch.store)
+    build_settlement_routes(router, settlement=switch.settlement)
+    build_party_routes(router, gate=switch.gate, parties=switch.parties)
+    build_quote_routes(router, gate=switch.gate, quotes=switch.quotes)
+    build_quote_routes(router, gate=switch.gate, quotes=switch.bulk_quotes, resource="bulkQuotes")
+    build_transfer_routes(router, gate=switch.gate, transfers=switch.transfers)
+    build_bulk_routes(router, gate=switch.gate, bulk=switch.bulk)
+    return router
