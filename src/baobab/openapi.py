@@ -14,8 +14,10 @@ from baobab.infra.settings import BLOCKS, Settings
 def documents() -> dict[str, str]:
     """Block name -> its OpenAPI document as stable, pretty-printed JSON."""
     with tempfile.TemporaryDirectory(prefix="baobab-openapi-") as data_dir:
-        settings = Settings(data_dir=Path(data_dir), database_url="sqlite://")
-        platform = bootstrap(settings, upgrade=False)
+        # A migrated scratch database: the platform's background workers (the ledger's expiry
+        # sweep) run while the documents are generated and must find their tables.
+        settings = Settings(data_dir=Path(data_dir))
+        platform = bootstrap(settings, upgrade=True)
         try:
             result = {}
             for block in (*BLOCKS, "audit"):

@@ -55,8 +55,10 @@ class Database:
             self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False})
             _configure_sqlite(self.engine, synchronous=sqlite_synchronous)
         else:
+            # No pre-ping: it costs a round trip on every checkout. A connection the server has
+            # dropped fails its one request, and SQLAlchemy then invalidates the whole pool.
             self.engine = create_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
             )
 
     @contextmanager
