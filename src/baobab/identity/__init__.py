@@ -9,59 +9,51 @@ the UIN. Relying parties authenticate people (demographics and/or OTP) and recei
 when the person consented (:class:`ConsentCheck`).
 """
 
-from baobab.identity.authentication import (
-    AttributeNotAllowed,
-    AuthenticationFailed,
-    AuthenticationService,
-    AuthResult,
-    ConsentMissing,
-    Ekyc,
-    NoFactor,
-    OtpFactor,
-    OtpSent,
-    Partner,
-)
+from baobab.identity.authentication import AuthenticationService
 from baobab.identity.biometrics import AbisUnavailable, BiometricCandidate
 from baobab.identity.domain import (
-    BadPacketSignature,
-    BiometricsMissing,
     DuplicateCandidate,
-    Enrolment,
-    FactorLocked,
     Identity,
-    IdentityLocked,
     IdentityStatus,
     IdentityVersion,
-    ImpossibleDate,
-    MalformedPacket,
     MatchOutcome,
-    PacketConflict,
-    PacketKind,
-    PacketState,
     ReviewCase,
     ReviewDecision,
+    Vid,
+    VidKind,
+)
+from baobab.identity.errors import (
+    AttributeNotAllowed,
+    AuthenticationFailed,
+    BadPacketSignature,
+    BiometricsMissing,
+    ConsentMissing,
+    FactorLocked,
+    IdentityLocked,
+    ImpossibleDate,
+    MalformedPacket,
+    NoFactor,
+    OtpAttemptsExhausted,
+    OtpExpired,
+    OtpLockedOut,
+    OtpUsed,
+    PacketConflict,
+    RateLimited,
     SchemaViolation,
     UnknownField,
     UnknownIdentity,
     UnknownPacket,
     UnknownReviewCase,
     UnknownVid,
-    Vid,
     VidExpired,
-    VidKind,
     VidRevoked,
     VidUsed,
 )
+from baobab.identity.factors import AuthResult, Ekyc, OtpFactor, OtpSent, Partner
 from baobab.identity.lifecycle import IdentityService
 from baobab.identity.numbers import UIN_POLICY, VID_POLICY, NumberPolicy, partner_token
-from baobab.identity.otp import (
-    OtpAttemptsExhausted,
-    OtpExpired,
-    OtpLockedOut,
-    OtpPolicy,
-    OtpUsed,
-    RateLimited,
-)
+from baobab.identity.otp import OtpPolicy
+from baobab.identity.packets import Enrolment, PacketKind, PacketState
 from baobab.identity.ports import (
     AuthenticationJournal,
     BiometricMatcher,

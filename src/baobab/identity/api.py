@@ -42,14 +42,9 @@ from baobab.identity.api_models import (
     VidIn,
     VidOut,
 )
-from baobab.identity.authentication import (
-    AuthenticationService,
-    OtpFactor,
-    Partner,
-)
-from baobab.identity.domain import (
-    UnknownPacket,
-)
+from baobab.identity.authentication import AuthenticationService
+from baobab.identity.errors import UnknownPacket
+from baobab.identity.factors import OtpFactor, Partner
 from baobab.identity.lifecycle import IdentityService
 from baobab.identity.ports import OutboxReader
 from baobab.identity.resident import ResidentService

@@ -8,15 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from baobab.identity.authentication import AuthResult
-from baobab.identity.domain import (
-    DuplicateCandidate,
-    Enrolment,
-    ReviewCase,
-    ReviewDecision,
-    Vid,
-    VidKind,
-)
+from baobab.identity.domain import DuplicateCandidate, ReviewCase, ReviewDecision, Vid, VidKind
+from baobab.identity.factors import AuthResult
+from baobab.identity.packets import Enrolment
 
 
 class _Strict(BaseModel):

@@ -7,7 +7,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from baobab.identity.domain import Identity, IdentityStatus, Packet, PacketKind
+from baobab.identity.domain import Identity, IdentityStatus
+from baobab.identity.packets import Packet, PacketKind
 from baobab.identity.ports import IdentityUnitOfWork
 from baobab.kernel.errors import InvalidInput
 

@@ -8,15 +8,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
-from baobab.identity.domain import (
-    Identity,
-    IdentityStatus,
-    IdentityVersion,
-    UnknownIdentity,
-    UnknownVid,
-    Vid,
-    VidKind,
-)
+from baobab.identity.domain import Identity, IdentityStatus, IdentityVersion, Vid, VidKind
+from baobab.identity.errors import UnknownIdentity, UnknownVid
 from baobab.identity.numbers import VID_POLICY
 from baobab.identity.ports import IdentityUnitOfWork, UnitOfWorkFactory
 from baobab.identity.schema import ProfileCatalogue

@@ -16,42 +16,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from baobab.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
-
-
-class UnknownOtp(NotFound):
-    code = "identity.unknown_otp"
-    title = "No such OTP transaction"
-
-
-class OtpExpired(Forbidden):
-    code = "identity.otp_expired"
-    title = "OTP expired"
-
-
-class OtpUsed(Conflict):
-    code = "identity.otp_used"
-    title = "OTP already used"
-
-
-class OtpAttemptsExhausted(Forbidden):
-    code = "identity.otp_attempts_exhausted"
-    title = "Too many wrong OTPs for this transaction"
-
-
-class OtpLockedOut(Forbidden):
-    code = "identity.otp_locked_out"
-    title = "OTP authentication locked out for this identity for a while"
-
-
-class RateLimited(Forbidden):
-    code = "identity.rate_limited"
-    title = "Too many requests"
-
-
-class NoOtpChannel(InvalidInput):
-    code = "identity.no_otp_channel"
-    title = "The identity has no address on this channel"
+from baobab.identity.errors import OtpAttemptsExhausted, OtpExpired, OtpUsed
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,17 +12,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from baobab.directory import ClientId, PublicKey
 from baobab.identity.biometrics import BiometricCandidate
-from baobab.identity.domain import (
-    BiometricRef,
-    DuplicateCandidate,
-    Enrolment,
-    Identity,
-    IdentityVersion,
-    PacketState,
-    ReviewCase,
-    Vid,
-)
+from baobab.identity.domain import DuplicateCandidate, Identity, IdentityVersion, ReviewCase, Vid
 from baobab.identity.otp import OtpChallenge
+from baobab.identity.packets import BiometricRef, Enrolment, PacketState
 from baobab.kernel.audit import AuditEvent, AuditTrail
 
 

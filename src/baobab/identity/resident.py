@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from baobab.identity.authentication import AuthenticationService, OtpFactor, OtpSent, Partner
-from baobab.identity.domain import UnknownIdentity
+from baobab.identity.authentication import AuthenticationService
+from baobab.identity.errors import UnknownIdentity
+from baobab.identity.factors import OtpFactor, OtpSent, Partner
 from baobab.identity.ports import UnitOfWorkFactory
 from baobab.kernel.audit import AuditEvent
 from baobab.kernel.clock import Clock

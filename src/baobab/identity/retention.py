@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from baobab.identity.domain import PacketState
+from baobab.identity.packets import PacketState
 from baobab.identity.ports import UnitOfWorkFactory
 from baobab.kernel.audit import AuditEvent
 from baobab.kernel.clock import Clock

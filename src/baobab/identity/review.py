@@ -8,20 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from baobab.identity.domain import (
-    DuplicateCandidate,
-    Enrolment,
-    Identity,
-    InvalidDecision,
-    PacketKind,
-    PacketState,
-    ReviewAlreadyDecided,
-    ReviewCase,
-    ReviewDecision,
-    UnknownReviewCase,
-)
+from baobab.identity.domain import DuplicateCandidate, Identity, ReviewCase, ReviewDecision
+from baobab.identity.errors import InvalidDecision, ReviewAlreadyDecided, UnknownReviewCase
 from baobab.identity.gallery import Gallery
 from baobab.identity.issuing import identity_for, store_identity
+from baobab.identity.packets import Enrolment, PacketKind, PacketState
 from baobab.identity.ports import BiometricMatcher, IdentityUnitOfWork, UnitOfWorkFactory
 from baobab.identity.schema import ProfileCatalogue
 from baobab.identity.settling import merged, packet_from

@@ -32,7 +32,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
-from baobab.identity.domain import (
+from baobab.identity.errors import (
     ImpossibleDate,
     InvalidProfile,
     SchemaViolation,

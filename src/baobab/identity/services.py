@@ -20,19 +20,15 @@ from typing import Any
 from baobab.identity.biometrics import combine
 from baobab.identity.domain import (
     DuplicateCandidate,
-    Enrolment,
     Identity,
     MatchOutcome,
-    Packet,
-    PacketKind,
-    PacketState,
     ReviewCase,
     ReviewDecision,
-    UnknownIdentity,
-    UnknownPacket,
 )
+from baobab.identity.errors import UnknownIdentity, UnknownPacket
 from baobab.identity.gallery import Gallery
 from baobab.identity.issuing import identity_for, store_identity
+from baobab.identity.packets import Enrolment, Packet, PacketKind, PacketState
 from baobab.identity.ports import (
     BiometricMatcher,
     DuplicateFinder,

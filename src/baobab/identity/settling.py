@@ -8,13 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from baobab.identity.domain import (
-    Enrolment,
-    Identity,
-    Packet,
-    PacketConflict,
-    ReviewCase,
-)
+from baobab.identity.domain import Identity, ReviewCase
+from baobab.identity.errors import PacketConflict
+from baobab.identity.packets import Enrolment, Packet
 
 
 class Retry(Exception):

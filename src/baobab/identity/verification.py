@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from baobab.directory import ClientId
-from baobab.identity.domain import BadPacketSignature, MalformedPacket, Packet, parse_packet
+from baobab.identity.errors import BadPacketSignature, MalformedPacket
+from baobab.identity.packets import Packet, parse_packet
 from baobab.identity.ports import CachedKeys, KeyDirectory
 from baobab.kernel.clock import Clock
 from baobab.kernel.errors import BaobabError

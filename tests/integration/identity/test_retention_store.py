@@ -9,7 +9,7 @@ from sqlalchemy import select
 from baobab.identity import PacketState
 from baobab.identity.adapters.sql import SqlIdentityUnitOfWork
 from baobab.identity.adapters.tables import packets
-from baobab.identity.domain import BiometricRef
+from baobab.identity.packets import BiometricRef
 from baobab.identity.retention import RetentionService
 from baobab.infra.audit import audit_log, verify_audit
 from baobab.kernel.clock import ManualClock

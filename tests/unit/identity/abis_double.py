@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from baobab.identity.biometrics import AbisUnavailable, BiometricCandidate
-from baobab.identity.domain import BiometricRef, MatchOutcome
+from baobab.identity.domain import MatchOutcome
+from baobab.identity.packets import BiometricRef
 
 
 class AbisDouble:

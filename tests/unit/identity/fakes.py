@@ -14,16 +14,9 @@ from typing import Any
 
 from baobab.directory import ClientId, PublicKey
 from baobab.identity import DuplicateCandidate, MatchOutcome
-from baobab.identity.domain import (
-    BiometricRef,
-    Enrolment,
-    Identity,
-    IdentityVersion,
-    PacketState,
-    ReviewCase,
-    Vid,
-)
+from baobab.identity.domain import Identity, IdentityVersion, ReviewCase, Vid
 from baobab.identity.otp import OtpChallenge
+from baobab.identity.packets import BiometricRef, Enrolment, PacketState
 from baobab.kernel.audit import AuditEvent
 
 

@@ -26,8 +26,7 @@ from baobab.identity import (
     VidUsed,
     partner_token,
 )
-from baobab.identity.domain import InvalidIndividualId
-from baobab.identity.otp import NoOtpChannel, UnknownOtp
+from baobab.identity.errors import InvalidIndividualId, NoOtpChannel, UnknownOtp
 from baobab.kernel.errors import InvalidInput
 from baobab.kernel.signing import parse_compact
 from tests.unit.identity.world import BANK, OTHER_BANK, SECRET, World, person
@@ -203,7 +202,7 @@ def test_no_phone_means_no_sms_otp(world: World) -> None:
 
 
 def test_yes_no_requests_are_rate_limited_per_partner(world: World, uin: str) -> None:
-    world.auth._per_partner.limit = 3
+    world.auth._gate._per_partner.limit = 3
     for _ in range(3):
         world.auth.authenticate(
             partner=BANK, individual_id=uin, transaction_id="t", demographics={"given_name": "A"}

@@ -8,7 +8,8 @@ import pytest
 from baobab.identity import EnrolmentService, PacketState, ReviewDecision
 from baobab.identity.adapters.abis import HttpAbis
 from baobab.identity.biometrics import AbisUnavailable, BiometricCandidate, combine
-from baobab.identity.domain import BiometricRef, DuplicateCandidate, MatchOutcome
+from baobab.identity.domain import DuplicateCandidate, MatchOutcome
+from baobab.identity.packets import BiometricRef
 from tests.unit.identity.abis_double import AbisDouble
 from tests.unit.identity.world import World, packet, person
 

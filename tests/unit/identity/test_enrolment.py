@@ -19,7 +19,7 @@ from baobab.identity import (
     UnknownPacket,
     UnknownReviewCase,
 )
-from baobab.identity.domain import (
+from baobab.identity.errors import (
     IllegalTransition,
     ImpossibleDate,
     InvalidDecision,

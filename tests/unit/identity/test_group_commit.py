@@ -16,7 +16,7 @@ from baobab.identity import (
     PacketConflict,
     PacketState,
 )
-from baobab.identity.domain import BiometricRef
+from baobab.identity.packets import BiometricRef
 from tests.unit.identity.abis_double import AbisDouble
 from tests.unit.identity.fakes import RuleFinder
 from tests.unit.identity.world import World, packet, person

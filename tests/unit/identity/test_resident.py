@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from baobab.identity import AuthenticationFailed, FactorLocked, OtpUsed, ResidentService
-from baobab.identity.authentication import OtpFactor, Partner
-from baobab.identity.otp import UnknownOtp
+from baobab.identity.errors import UnknownOtp
+from baobab.identity.factors import OtpFactor, Partner
 from baobab.kernel.errors import InvalidInput
 from tests.unit.identity.world import BANK, World, person
 

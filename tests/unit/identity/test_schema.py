@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from baobab.identity import ImpossibleDate, Profile, ProfileCatalogue, SchemaViolation, UnknownField
-from baobab.identity.domain import InvalidProfile, UnknownProfile
+from baobab.identity.errors import InvalidProfile, UnknownProfile
 from baobab.identity.schema import parse_partial_date
 from tests.unit.identity.world import person
 

@@ -15,7 +15,7 @@ from baobab.identity import (
     IdentityService,
     ProfileCatalogue,
 )
-from baobab.identity.authentication import Partner
+from baobab.identity.factors import Partner
 from baobab.kernel.clock import ManualClock
 from baobab.kernel.signing import Signer
 from tests.unit.identity.fakes import Consent, FakeDatabase, Journal, Keys, Outbox, RuleFinder

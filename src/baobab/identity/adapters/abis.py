@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 
 from baobab.identity.biometrics import AbisUnavailable, BiometricCandidate
-from baobab.identity.domain import BiometricRef, MatchOutcome
+from baobab.identity.domain import MatchOutcome
+from baobab.identity.packets import BiometricRef
 
 _DECISIONS = {"match": MatchOutcome.MATCH, "review": MatchOutcome.REVIEW}
 

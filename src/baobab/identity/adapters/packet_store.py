@@ -12,7 +12,7 @@ from sqlalchemy import Row, select, update
 
 from baobab.identity.adapters.rows import StorePart, seal, unseal
 from baobab.identity.adapters.tables import packets
-from baobab.identity.domain import BiometricRef, Enrolment, PacketKind, PacketState, Transition
+from baobab.identity.packets import BiometricRef, Enrolment, PacketKind, PacketState, Transition
 from baobab.infra.database import insert_new
 
 
