@@ -162,7 +162,7 @@ def bootstrap(
         cipher=exchange_wiring.body_cipher(settings),
         stamper=exchange_wiring.time_stamper(settings),
     )
-    access_policy = AccessPolicy(uow=exchange_uow, clock=clock)
+    access_policy = AccessPolicy(uow=exchange_uow, directory=directory, clock=clock)
     monitor = OperationalMonitor()
     gateway = Gateway(
         catalog=ServiceCatalog(registry),

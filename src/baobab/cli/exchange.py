@@ -20,6 +20,7 @@ from baobab.cli.console import console, errors, platform
 from baobab.exchange import MessageLog, verify_bundle
 from baobab.exchange.adapters.http import HttpxWebhookSender
 from baobab.exchange.adapters.sql import SqlExchangeUnitOfWork
+from baobab.exchange.adapters.tsa import check_offline
 from baobab.exchange.delivery import PushDelivery
 from baobab.exchange.pubsub import PubSub
 from baobab.exchange.workers import CheckpointSealer
@@ -164,9 +165,18 @@ def exchange_verify_evidence(
         str | None,
         typer.Option(help="The instance key's RFC 7638 thumbprint, as the operator publishes it"),
     ] = None,
+    trusted_tsa: Annotated[
+        str | None,
+        typer.Option(help="SHA-256 (hex) of the time-stamping authority's DER certificate"),
+    ] = None,
 ) -> None:
-    """Check an evidence bundle offline: signatures, hash chain link, Merkle proof."""
-    report = verify_bundle(bundle.read_bytes(), trusted_kid=trusted_kid)
+    """Check an evidence bundle offline: signatures, hash chain link, Merkle proof, time-stamp."""
+    report = verify_bundle(
+        bundle.read_bytes(),
+        trusted_kid=trusted_kid,
+        trusted_tsa=trusted_tsa,
+        stamp_check=check_offline,
+    )
     for name, ok in report.checks:
         mark = "[green]✔[/green]" if ok else "[red]✘[/red]"
         console.print(f"{mark} {name}")
@@ -175,6 +185,13 @@ def exchange_verify_evidence(
             f"[yellow]note[/yellow]: the instance key {report.instance_kid} was taken from the "
             "bundle; pass --trusted-kid to pin the operator's published key"
         )
+    if report.tsa_fingerprint is not None and trusted_tsa is None:
+        console.print(
+            f"[yellow]note[/yellow]: the TSA certificate {report.tsa_fingerprint} was taken from "
+            "the bundle; pass --trusted-tsa to pin the authority's published certificate"
+        )
+    if report.time_stamped_at is not None:
+        console.print(f"checkpoint time-stamped at {report.time_stamped_at.isoformat()}")
     if not report.valid:
         errors.print("[red]the evidence does not verify[/red]")
         raise typer.Exit(1)

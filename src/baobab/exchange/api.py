@@ -337,7 +337,9 @@ def _log_routes(router: APIRouter, log: MessageLog, keys: KeyDirectory) -> None:
 
     @router.get("/messages/{message_id}/evidence")
     def get_evidence(principal: Party, message_id: str) -> Response:
-        """The message's signed evidence bundle, verifiable offline."""
+        """The message's signed evidence bundle, verifiable offline; with the RFC 3161
+        time-stamp of its checkpoint when there is one (400 `exchange.invalid_evidence` if a
+        kept time-stamp no longer verifies)."""
         _check_party(principal, log.entry(message_id).payload)
         bundle = log.evidence(message_id, keys=keys)
         return Response(

@@ -1,5 +1,6 @@
 """Evidence bundles: one message's log entry, the signed checkpoint above it, the Merkle
-inclusion proof between them and the public keys, in one signed file that anyone can verify
+inclusion proof between them, the public keys and, when the checkpoint was time-stamped, the
+RFC 3161 token with its authority's certificate, in one signed file that anyone can verify
 offline with :func:`verify_bundle` (or by hand, following ``docs/exchange.md``).
 
 The file is the canonical JSON of the bundle (sorted keys, no spaces, UTF-8) and one newline;
@@ -8,6 +9,7 @@ a file in any other spelling is refused, so that every byte of it counts.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,11 +29,20 @@ from baobab.exchange.domain import (
     verify_detached,
 )
 from baobab.exchange.merkle import root_from_proof
+from baobab.exchange.ports import StampCheck
 from baobab.kernel.errors import InvalidInput
 from baobab.kernel.hashchain import canonical_json, link_hash
-from baobab.kernel.signing import Signer, VerificationKey, import_public_jwk
+from baobab.kernel.signing import Signer, VerificationKey, b64url, b64url_decode, import_public_jwk
 
 FORMAT = "baobab-exchange-evidence/1"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeStampEvidence:
+    """The RFC 3161 token (DER) of the checkpoint and its authority's certificate (DER)."""
+
+    token: bytes
+    certificate: bytes
 
 
 def build_bundle(
@@ -42,8 +53,10 @@ def build_bundle(
     proof: Sequence[str],
     provider_keys: Sequence[Mapping[str, Any]],
     exported_at: datetime,
+    time_stamp: TimeStampEvidence | None = None,
 ) -> bytes:
-    """The bundle file for ``entry`` under ``checkpoint``, signed by the instance key."""
+    """The bundle file for ``entry`` under ``checkpoint``, signed by the instance key; with the
+    checkpoint's ``time_stamp`` when it has one."""
     body: dict[str, Any] = {
         "format": FORMAT,
         "message_id": entry.message_id,
@@ -63,6 +76,11 @@ def build_bundle(
         "provider_keys": [dict(k) for k in provider_keys],
         "exported_at": exported_at.isoformat(),
     }
+    if time_stamp is not None:
+        body["time_stamp"] = {
+            "token": b64url(time_stamp.token),
+            "tsa_certificate": b64url(time_stamp.certificate),
+        }
     iat = int(exported_at.timestamp())
     body["signature"] = sign_detached(signer, body, typ=EVIDENCE_JWS_TYPE, iat=iat)
     return canonical_json(body) + b"\n"
@@ -74,6 +92,8 @@ class EvidenceReport:
 
     message_id: str | None = None
     instance_kid: str | None = None
+    tsa_fingerprint: str | None = None  # SHA-256 (hex) of the TSA certificate in the bundle
+    time_stamped_at: datetime | None = None
     checks: list[tuple[str, bool]] = field(default_factory=list)
 
     @property
@@ -99,16 +119,28 @@ def _parse(data: bytes, report: EvidenceReport) -> dict[str, Any] | None:
     return bundle
 
 
-def verify_bundle(data: bytes, *, trusted_kid: str | None = None) -> EvidenceReport:
+def verify_bundle(
+    data: bytes,
+    *,
+    trusted_kid: str | None = None,
+    trusted_tsa: str | None = None,
+    stamp_check: StampCheck | None = None,
+) -> EvidenceReport:
     """Check an evidence file completely, offline. ``trusted_kid`` is the instance key's
     thumbprint as published by the operator; without it the key in the file is taken on trust
-    (and the report says so)."""
+    (and the report says so). A bundle with a time-stamp needs ``stamp_check`` (else it fails);
+    ``trusted_tsa`` is the SHA-256 (hex) of the authority's certificate, without which the
+    certificate in the file is taken on trust."""
     report = EvidenceReport()
     bundle = _parse(data, report)
     if bundle is None or not report.valid:
         return report
     try:
         _verify(bundle, report, trusted_kid)
+        if "time_stamp" in bundle:
+            _verify_stamp(bundle, report, trusted_tsa, stamp_check)
+        elif trusted_tsa is not None:
+            report.check("the bundle carries a time-stamp of its checkpoint", False)
     except (InvalidInput, KeyError, TypeError, ValueError, AttributeError):
         report.check("every part of the bundle is well formed", False)
     return report
@@ -161,6 +193,32 @@ def _verify(bundle: dict[str, Any], report: EvidenceReport, trusted_kid: str | N
             "the checkpoint's last hash is the entry's", claims["last_hash"] == entry["hash"]
         )
     _verify_message(payload, keys, bundle, report)
+
+
+def _verify_stamp(
+    bundle: dict[str, Any],
+    report: EvidenceReport,
+    trusted_tsa: str | None,
+    stamp_check: StampCheck | None,
+) -> None:
+    stamp = bundle["time_stamp"]
+    certificate = b64url_decode(stamp["tsa_certificate"])
+    report.tsa_fingerprint = hashlib.sha256(certificate).hexdigest()
+    if trusted_tsa is not None:
+        report.check(
+            "the TSA certificate is the trusted one",
+            report.tsa_fingerprint == trusted_tsa.strip().lower(),
+        )
+    if stamp_check is None:
+        report.check("the checkpoint's time-stamp is checked (no checker given)", False)
+        return
+    digest = hashlib.sha256(str(bundle["checkpoint"]).encode("ascii")).digest()
+    try:
+        report.time_stamped_at = stamp_check(b64url_decode(stamp["token"]), digest, certificate)
+    except InvalidInput:
+        report.check("the time-stamp token verifies and stamps the checkpoint", False)
+        return
+    report.check("the time-stamp token verifies and stamps the checkpoint", True)
 
 
 def _verify_message(

@@ -21,6 +21,7 @@ from baobab.exchange.domain import (
     CHECKPOINT_JWS_TYPE,
     BodyUnreadable,
     Checkpoint,
+    InvalidEvidence,
     LogEntry,
     LogVerification,
     MessageLogUnavailable,
@@ -35,7 +36,7 @@ from baobab.exchange.domain import (
     digest,
     strict_compact,
 )
-from baobab.exchange.evidence import build_bundle
+from baobab.exchange.evidence import TimeStampEvidence, build_bundle
 from baobab.exchange.merkle import inclusion_proof, merkle_root
 from baobab.exchange.ports import (
     BodyCipher,
@@ -353,6 +354,7 @@ class MessageLog:
             if checkpoint is None:  # pragma: no cover - sealing always covers the head
                 raise UnknownMessage(f"message {message_id} is under no checkpoint")
             hashes = uow.log.entry_hashes(checkpoint.first, checkpoint.last)
+            token = uow.log.stamp_of(checkpoint.last)
         index = entry.sequence - checkpoint.first
         provider_keys = _provider_keys(entry.payload, keys)
         return build_bundle(
@@ -362,7 +364,25 @@ class MessageLog:
             proof=inclusion_proof(index, hashes),
             provider_keys=provider_keys,
             exported_at=self._clock.now(),
+            time_stamp=self._time_stamp(checkpoint, token),
         )
+
+    def _time_stamp(self, checkpoint: Checkpoint, token: str | None) -> TimeStampEvidence | None:
+        """The checkpoint's kept token with the authority's certificate, checked first: a bundle
+        is never exported with a token that would not verify (fail closed)."""
+        if token is None:
+            return None
+        name = f"checkpoint {checkpoint.first}..{checkpoint.last}"
+        if self.stamper is None:
+            raise InvalidEvidence(
+                f"{name} has a time-stamp but no time-stamping authority is configured"
+            )
+        raw = b64url_decode(token)
+        try:
+            self.stamper.check(raw, checkpoint_digest(checkpoint))
+        except InvalidInput as exc:
+            raise InvalidEvidence(f"the time-stamp of {name} does not verify") from exc
+        return TimeStampEvidence(token=raw, certificate=self.stamper.certificate())
 
 
 def _provider_keys(payload: Any, keys: KeyDirectory) -> list[dict[str, Any]]:

@@ -84,6 +84,10 @@ class MessageLogStore(Protocol):
         """Time-stamp tokens (base64 DER) by the ``last`` of their checkpoint."""
         ...
 
+    def stamp_of(self, last: int) -> str | None:
+        """The time-stamp token (base64 DER) of the checkpoint ending at ``last``, if any."""
+        ...
+
 
 class ExchangeUnitOfWork(Protocol):
     """One transaction over the exchange's store and the audit trail."""
@@ -150,6 +154,19 @@ class TimeStamper(Protocol):
         """The time the token attests for ``digest``; raises ``InvalidInput`` if it does not
         verify with the authority's certificate or names another digest."""
         ...
+
+    def certificate(self) -> bytes:
+        """The authority's pinned X.509 certificate (DER), carried in evidence bundles."""
+        ...
+
+
+class StampCheck(Protocol):
+    """The offline check of a time-stamp token in an evidence bundle: the token verifies with
+    the X.509 ``certificate`` (DER) carried beside it, that certificate is a time-stamping
+    authority's, and the token's message imprint is ``digest``. Returns the attested time;
+    raises ``InvalidInput`` otherwise. (``baobab.exchange.adapters.tsa.check_offline`` is one.)"""
+
+    def __call__(self, token: bytes, digest: bytes, certificate: bytes) -> datetime: ...
 
 
 # --- the directory --------------------------------------------------------------------------

@@ -167,7 +167,33 @@ class PubSubStore(Protocol):
 
     def remove_subscription(self, subscription_id: str) -> bool: ...
 
-    def due_push_subscriptions(self, now: datetime, limit: int) -> Sequence[Subscription]: ...
+    def claim_push_subscriptions(
+        self, now: datetime, *, owner: str, until: datetime, limit: int
+    ) -> Sequence[Subscription]:
+        """Lease to ``owner`` until ``until`` the push subscriptions that are due and not leased
+        (or whose lease ran out), oldest due first; atomically, so that no two delivery workers
+        ever hold one subscription."""
+        ...
+
+    def renew_lease(
+        self, subscription_id: str, *, owner: str, until: datetime
+    ) -> Subscription | None:
+        """The subscription as stored now, its lease extended; None if ``owner`` lost it."""
+        ...
+
+    def advance_leased(
+        self, subscription_id: str, *, owner: str, cursor: int, until: datetime
+    ) -> bool:
+        """Move the cursor (and extend the lease) if ``owner`` still holds the lease."""
+        ...
+
+    def defer_leased(
+        self, subscription_id: str, *, owner: str, attempts: int, at: datetime, error: str
+    ) -> bool:
+        """Record a failed attempt, retry at ``at`` and let the lease go, if ``owner`` holds it."""
+        ...
+
+    def release_lease(self, subscription_id: str, *, owner: str) -> None: ...
 
 
 class PubSubUnitOfWork(Protocol):

@@ -23,7 +23,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
-from baobab.directory import ClientId, ServiceRef
+from baobab.directory import ClientId, Member, MemberId, ServiceRef, Subsystem
 from baobab.exchange.domain import UnknownService
 from baobab.kernel.audit import AuditEvent, AuditTrail
 from baobab.kernel.clock import Clock
@@ -59,6 +59,16 @@ class UnknownRight(NotFound):
 class DuplicateRight(Conflict):
     code = "exchange.duplicate_right"
     title = "Access right already granted"
+
+
+class UnknownGroupMember(NotFound):
+    code = "exchange.unknown_subsystem"
+    title = "Subsystem not in the directory"
+
+
+class DisabledGroupMember(Conflict):
+    code = "exchange.subsystem_disabled"
+    title = "Subsystem disabled in the directory"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +159,13 @@ class KnownServices(Protocol):
     def get_service(self, provider: ClientId, code: str) -> object | None: ...
 
 
+class SubsystemDirectory(Protocol):
+    """The directory's members and their subsystems (``DirectoryService`` is one); raises
+    ``NotFound`` for an unknown member."""
+
+    def get_member(self, member_id: MemberId) -> tuple[Member, Sequence[Subsystem]]: ...
+
+
 class RightsUnitOfWork(Protocol):
     @property
     def rights(self) -> RightsStore: ...
@@ -189,11 +206,13 @@ class AccessPolicy:
         self,
         *,
         uow: Callable[[], RightsUnitOfWork],
+        directory: SubsystemDirectory,
         clock: Clock,
         ttl: float = 2.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._uow = uow
+        self._directory = directory
         self._clock = clock
         self._ttl = ttl
         self._monotonic = monotonic
@@ -257,7 +276,10 @@ class AccessPolicy:
         return group
 
     def set_member(self, *, actor: str, code: str, client: ClientId, member: bool) -> AccessGroup:
-        """Add ``client`` to the group (``member=True``) or take it out."""
+        """Add ``client`` to the group (``member=True``; it must be an enabled subsystem in the
+        directory) or take it out (whatever the directory now says of it)."""
+        if member:
+            self._check_subsystem(client)
         with self._uow() as uow:
             if uow.rights.get_group(code) is None:
                 raise UnknownGroup(f"no group {code}")
@@ -274,6 +296,17 @@ class AccessPolicy:
         self._snapshot = None
         assert group is not None
         return group
+
+    def _check_subsystem(self, client: ClientId) -> None:
+        try:
+            _, subsystems = self._directory.get_member(client.member)
+        except NotFound as exc:
+            raise UnknownGroupMember(f"no member {client.member} in the directory") from exc
+        found = next((s for s in subsystems if s.id == client), None)
+        if found is None:
+            raise UnknownGroupMember(f"no subsystem {client} in the directory")
+        if not found.enabled:
+            raise DisabledGroupMember(f"subsystem {client} is disabled in the directory")
 
     def groups(self) -> Sequence[AccessGroup]:
         with self._uow() as uow:

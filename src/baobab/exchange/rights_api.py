@@ -107,7 +107,8 @@ def add_rights_routes(router: APIRouter, policy: AccessPolicy) -> None:
 
     @router.put(MEMBER, response_model=GroupOut)
     def add_group_member(principal: Admin, code: str, member: Member) -> GroupOut:
-        """Put a subsystem in the group."""
+        """Put a subsystem in the group: one registered in the directory and enabled (else
+        404 `exchange.unknown_subsystem` or 409 `exchange.subsystem_disabled`)."""
         return GroupOut.of(
             policy.set_member(actor=principal.client_id, code=code, client=member, member=True)
         )

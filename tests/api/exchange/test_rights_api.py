@@ -65,6 +65,29 @@ def test_a_group_right_opens_one_endpoint_until_revoked(
     assert xapi.get("/exchange/allowed", headers=treasury.headers).json() == []
 
 
+def test_only_enabled_directory_subsystems_join_a_group(
+    xapi: TestClient, exchange: Exchange
+) -> None:
+    platform = exchange.platform
+    admin = register(platform, "GOV/OPS/console", scopes=("exchange:admin", "exchange:read"))
+    xapi.post("/exchange/groups", json={"code": "finance"}, headers=admin.headers)
+    instance = platform.settings.instance
+    unknown = xapi.put(
+        f"/exchange/groups/finance/members/{instance}/GOV/OPS/ghost", headers=admin.headers
+    )
+    assert unknown.status_code == 404
+    assert unknown.json()["code"] == "exchange.unknown_subsystem"
+    treasury = register(platform, "GOV/MOF/treasury")
+    platform.directory.set_enabled(actor="t", client_id=treasury.client_id, enabled=False)
+    disabled = xapi.put(
+        f"/exchange/groups/finance/members/{treasury.client_id}", headers=admin.headers
+    )
+    assert disabled.status_code == 409
+    assert disabled.json()["code"] == "exchange.subsystem_disabled"
+    (group,) = xapi.get("/exchange/groups", headers=admin.headers).json()
+    assert group["members"] == []
+
+
 def test_granting_needs_the_admin_scope(xapi: TestClient, exchange: Exchange) -> None:
     reader = register(exchange.platform, "GOV/AUD/office", scopes=("exchange:read",))
     answer = xapi.post("/exchange/groups", json={"code": "x"}, headers=reader.headers)

@@ -130,7 +130,12 @@ def exchange(wired: Platform) -> Exchange:
     """The exchange over the real registry app (in process), which signs its answers."""
     provider_signer = Signer.generate()
     consent, monitor = FakeConsent(), OperationalMonitor()
-    policy = AccessPolicy(uow=lambda: SqlExchangeUnitOfWork(wired.db), clock=wired.clock, ttl=0)
+    policy = AccessPolicy(
+        uow=lambda: SqlExchangeUnitOfWork(wired.db),
+        directory=wired.directory,
+        clock=wired.clock,
+        ttl=0,
+    )
     registry, log, gateway = build_exchange(
         wired,
         transport=registry_transport(wired, provider_signer),

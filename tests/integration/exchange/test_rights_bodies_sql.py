@@ -4,6 +4,7 @@ PostgreSQL (through the platform, as bootstrap wires them)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from datetime import UTC, datetime, timedelta
 
@@ -12,12 +13,18 @@ from sqlalchemy import text
 
 from baobab.bootstrap import Platform
 from baobab.directory import ClientId, ServiceRef
-from baobab.exchange import MessageLog, MessageRecord, ServiceRegistry
+from baobab.exchange import (
+    InvalidEvidence,
+    MessageLog,
+    MessageRecord,
+    ServiceRegistry,
+    verify_bundle,
+)
 from baobab.exchange.adapters.body_cipher import AesGcmBodyCipher
 from baobab.exchange.adapters.sql import SqlExchangeUnitOfWork
-from baobab.exchange.adapters.tsa import Rfc3161TimeStamper
+from baobab.exchange.adapters.tsa import Rfc3161TimeStamper, check_offline
 from baobab.exchange.domain import BodyUnreadable, digest, request_content
-from baobab.exchange.rights import AccessPolicy, DuplicateGroup
+from baobab.exchange.rights import AccessPolicy, DuplicateGroup, UnknownGroupMember
 from baobab.exchange.workers import CheckpointSealer
 from baobab.kernel.ids import new_id
 from tests.unit.exchange.tsa_double import TsaDouble
@@ -33,10 +40,19 @@ def test_groups_and_endpoint_rights_are_stored(platform: Platform) -> None:
     ServiceRegistry(uow=lambda: SqlExchangeUnitOfWork(db), clock=platform.clock).register(
         actor="ops", provider=PROVIDER, code="births", version="1", base_url="http://crvs.test"
     )
-    policy = AccessPolicy(uow=lambda: SqlExchangeUnitOfWork(db), clock=platform.clock, ttl=0)
+    policy = AccessPolicy(
+        uow=lambda: SqlExchangeUnitOfWork(db),
+        directory=platform.directory,
+        clock=platform.clock,
+        ttl=0,
+    )
     policy.create_group(actor="ops", code="social", description="social protection")
     with pytest.raises(DuplicateGroup):
         policy.create_group(actor="ops", code="social")
+    with pytest.raises(UnknownGroupMember):  # not yet in the directory
+        policy.set_member(actor="ops", code="social", client=CLIENT, member=True)
+    platform.directory.add_member(actor="t", member_id=CLIENT.member, name="MoSA", roles=())
+    platform.directory.add_subsystem(actor="t", client_id=CLIENT)
     policy.set_member(actor="ops", code="social", client=CLIENT, member=True)
     granted = policy.grant(
         actor="ops", subject="group:social", service=BIRTHS, method="GET", path="/births/*"
@@ -119,8 +135,19 @@ def test_checkpoints_are_time_stamped_and_verified(platform: Platform) -> None:
     assert asyncio.run(sealer.run()) is not None
     assert log.unstamped() == []
     assert log.verify().intact
+    with SqlExchangeUnitOfWork(db) as uow:
+        (first,) = uow.log.entries(1, 1)
+    bundle = log.evidence(first.message_id, keys=platform.directory)
+    assert "time_stamp" in json.loads(bundle)  # the checkpoint's token, read back from the store
+    report = verify_bundle(bundle, trusted_kid=platform.signer.kid, stamp_check=check_offline)
+    checks = dict(report.checks)  # (the records here carry made-up request signatures)
+    assert checks["the inclusion proof leads to the checkpoint's Merkle root"] is True
+    assert checks["the time-stamp token verifies and stamps the checkpoint"] is True
+    assert report.time_stamped_at == START
     with db.transaction() as connection:
         connection.execute(text("UPDATE exchange_checkpoint_stamps SET token = 'AAAA'"))
     problems = log.verify().problems
     assert len(problems) == 1
     assert "time-stamp does not verify" in problems[0]
+    with pytest.raises(InvalidEvidence):  # never exported with a token that fails
+        log.evidence(first.message_id, keys=platform.directory)

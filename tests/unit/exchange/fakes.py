@@ -5,16 +5,31 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 
-from baobab.directory import AccessDenied, ClientId, PublicKey, ServiceRef
+from baobab.directory import (
+    AccessDenied,
+    ClientId,
+    Member,
+    MemberId,
+    PublicKey,
+    ServiceRef,
+    Subsystem,
+)
 from baobab.exchange import ConsentAnswer, ConsentQuery, LogEntry, MessageRecord, Service
 from baobab.exchange.domain import Checkpoint, MessageLogUnavailable, SealedBody
 from baobab.exchange.ports import ProviderRequest, ProviderResponse
 from baobab.exchange.rights import AccessGroup, EndpointRight
 from baobab.kernel.audit import AuditEvent
+from baobab.kernel.errors import NotFound
 from baobab.kernel.hashchain import GENESIS
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class UnknownMember(NotFound):
+    code = "directory.unknown_member"
 
 
 @dataclass
@@ -106,6 +121,9 @@ class FakeStore:
     def stamps(self) -> dict[int, str]:
         return dict(self.s.stamps)
 
+    def stamp_of(self, last: int) -> str | None:
+        return self.s.stamps.get(last)
+
 
 class FakeRights:
     def __init__(self, state: _State) -> None:
@@ -182,7 +200,18 @@ class FakeDirectory:
     def __init__(self) -> None:
         self.rights: set[tuple[ClientId, ServiceRef]] = set()
         self.keys: dict[ClientId, list[PublicKey]] = {}
+        self.subsystems: dict[ClientId, bool] = {}  # registered subsystems: enabled?
         self.access_checks = 0
+
+    def get_member(self, member_id: MemberId) -> tuple[Member, Sequence[Subsystem]]:
+        subsystems = [
+            Subsystem(client, enabled, EPOCH)
+            for client, enabled in self.subsystems.items()
+            if client.member == member_id
+        ]
+        if not subsystems:
+            raise UnknownMember(f"no member {member_id}")
+        return Member(member_id, str(member_id), frozenset(), EPOCH), subsystems
 
     def check_access(self, client_id: ClientId, service: ServiceRef) -> None:
         self.access_checks += 1

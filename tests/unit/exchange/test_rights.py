@@ -20,9 +20,11 @@ from baobab.exchange import (
 )
 from baobab.exchange.rights import (
     AccessPolicy,
+    DisabledGroupMember,
     DuplicateRight,
     EndpointRight,
     UnknownGroup,
+    UnknownGroupMember,
 )
 from baobab.exchange.services import ServiceRegistry
 from baobab.kernel.clock import ManualClock
@@ -101,8 +103,17 @@ def state() -> _State:
 
 
 @pytest.fixture
-def policy(state: _State) -> AccessPolicy:
-    return AccessPolicy(uow=lambda: FakeUnitOfWork(state), clock=ManualClock(START), ttl=60)
+def members() -> FakeDirectory:
+    directory = FakeDirectory()
+    directory.subsystems = {CLIENT: True, OTHER: True}
+    return directory
+
+
+@pytest.fixture
+def policy(state: _State, members: FakeDirectory) -> AccessPolicy:
+    return AccessPolicy(
+        uow=lambda: FakeUnitOfWork(state), directory=members, clock=ManualClock(START), ttl=60
+    )
 
 
 def test_a_group_right_reaches_its_members_only(policy: AccessPolicy, state: _State) -> None:
@@ -124,6 +135,29 @@ def test_a_group_right_reaches_its_members_only(policy: AccessPolicy, state: _St
         "exchange.group_member_added",
         "exchange.group_member_removed",
     ]
+
+
+def test_only_enabled_subsystems_of_the_directory_join_a_group(
+    policy: AccessPolicy, members: FakeDirectory, state: _State
+) -> None:
+    policy.create_group(actor="ops", code="social")
+    stranger = ClientId.parse("DEV/GOV/MOSA/unknown")  # a known member, an unknown subsystem
+    nobody = ClientId.parse("DEV/GOV/NONE/system")  # an unknown member
+    for client in (stranger, nobody):
+        with pytest.raises(UnknownGroupMember) as refused:
+            policy.set_member(actor="ops", code="social", client=client, member=True)
+        assert refused.value.code == "exchange.unknown_subsystem"
+    members.subsystems[OTHER] = False
+    with pytest.raises(DisabledGroupMember) as disabled:
+        policy.set_member(actor="ops", code="social", client=OTHER, member=True)
+    assert disabled.value.code == "exchange.subsystem_disabled"
+    (group,) = policy.groups()
+    assert group.members == frozenset()  # nothing changed
+    assert [e.action for e, _ in state.audit][-1] == "exchange.group_created"
+    policy.set_member(actor="ops", code="social", client=CLIENT, member=True)
+    members.subsystems[CLIENT] = False  # disabled later: it can still be taken out
+    policy.set_member(actor="ops", code="social", client=CLIENT, member=False)
+    assert policy.groups()[0].members == frozenset()
 
 
 def test_revoking_takes_effect_at_once(policy: AccessPolicy) -> None:

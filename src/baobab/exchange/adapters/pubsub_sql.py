@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     delete,
     insert,
+    or_,
     select,
     update,
 )
@@ -79,6 +80,8 @@ subscriptions = Table(
     Column("next_attempt_at", UtcDateTime, nullable=False),
     Column("last_error", String(500)),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("lease_owner", String(40)),  # the delivery worker pushing it now, until lease_until
+    Column("lease_until", UtcDateTime),
 )
 
 
@@ -269,11 +272,76 @@ class SqlPubSubStore:
         )
         return result.rowcount == 1
 
-    def due_push_subscriptions(self, now: datetime, limit: int) -> Sequence[Subscription]:
-        query = (
-            select(subscriptions)
-            .where(subscriptions.c.endpoint.is_not(None), subscriptions.c.next_attempt_at <= now)
+    def claim_push_subscriptions(
+        self, now: datetime, *, owner: str, until: datetime, limit: int
+    ) -> Sequence[Subscription]:
+        free = or_(subscriptions.c.lease_until.is_(None), subscriptions.c.lease_until <= now)
+        due = (
+            select(subscriptions.c.subscription_id)
+            .where(
+                subscriptions.c.endpoint.is_not(None),
+                subscriptions.c.next_attempt_at <= now,
+                free,
+            )
             .order_by(subscriptions.c.next_attempt_at)
             .limit(limit)
         )
-        return [_subscription(r) for r in self._c.execute(query)]
+        candidates = list(self._c.execute(due).scalars())
+        if not candidates:  # the idle turn only reads: no write lock taken every second
+            return []
+        # ``free`` is in the UPDATE too: on PostgreSQL a replica that waited for another's row
+        # lock re-checks it on the row it then sees, and skips a subscription just claimed
+        claim = (
+            update(subscriptions)
+            .where(subscriptions.c.subscription_id.in_(candidates), free)
+            .values(lease_owner=owner, lease_until=until)
+            .returning(*subscriptions.c)
+        )
+        claimed = [_subscription(r) for r in self._c.execute(claim)]
+        return sorted(claimed, key=lambda s: (s.next_attempt_at, s.subscription_id))
+
+    def renew_lease(
+        self, subscription_id: str, *, owner: str, until: datetime
+    ) -> Subscription | None:
+        renewed = self._c.execute(
+            self._leased(subscription_id, owner)
+            .values(lease_until=until)
+            .returning(*subscriptions.c)
+        ).first()
+        return _subscription(renewed) if renewed else None
+
+    def advance_leased(
+        self, subscription_id: str, *, owner: str, cursor: int, until: datetime
+    ) -> bool:
+        moved = self._c.execute(
+            self._leased(subscription_id, owner).values(
+                cursor=cursor, attempts=0, last_error=None, lease_until=until
+            )
+        )
+        return moved.rowcount == 1
+
+    def defer_leased(
+        self, subscription_id: str, *, owner: str, attempts: int, at: datetime, error: str
+    ) -> bool:
+        deferred = self._c.execute(
+            self._leased(subscription_id, owner).values(
+                attempts=attempts,
+                next_attempt_at=at,
+                last_error=error,
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        return deferred.rowcount == 1
+
+    def release_lease(self, subscription_id: str, *, owner: str) -> None:
+        self._c.execute(
+            self._leased(subscription_id, owner).values(lease_owner=None, lease_until=None)
+        )
+
+    @staticmethod
+    def _leased(subscription_id: str, owner: str) -> Any:
+        return update(subscriptions).where(
+            subscriptions.c.subscription_id == subscription_id,
+            subscriptions.c.lease_owner == owner,
+        )

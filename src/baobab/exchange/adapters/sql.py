@@ -349,6 +349,10 @@ class SqlExchangeStore:
     def stamps(self) -> dict[int, str]:
         return {int(r.last): str(r.token) for r in self._c.execute(select(stamps))}
 
+    def stamp_of(self, last: int) -> str | None:
+        token = self._c.execute(select(stamps.c.token).where(stamps.c.last == last)).scalar()
+        return None if token is None else str(token)
+
 
 class SqlExchangeUnitOfWork:
     """One database transaction holding the exchange store and the audit trail."""
