@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from baobab.asgi import create_app
 from baobab.cli.console import console, errors, platform
 from baobab.demo import run as run_demo
+from baobab.infra.http.server import run_server
 from baobab.infra.logging import configure_logging
 from baobab.infra.settings import BLOCKS, Settings
 from baobab.openapi import documents
@@ -35,9 +35,7 @@ def serve(
     configure_logging(settings.log_level)
     with platform() as built:
         application = create_app(settings, platform=built, blocks=block)
-        uvicorn.run(
-            application, host=host or settings.host, port=port or settings.port, log_config=None
-        )
+        run_server(application, host=host or settings.host, port=port or settings.port)
 
 
 @db_app.command("upgrade")

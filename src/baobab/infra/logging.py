@@ -12,21 +12,37 @@ from typing import Any
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
+_encoder = json.JSONEncoder(default=str)
+
+
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON object with its ``extra`` fields."""
 
+    _second: tuple[int, str] = (-1, "")  # a second and its ISO 8601 date and time
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "time": self._time(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
-        entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD:
+                entry[key] = value
         if record.exc_info and record.exc_info[0] is not None:
             entry["error_type"] = record.exc_info[0].__name__
             entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return _encoder.encode(entry)
+
+    def _time(self, created: float) -> str:
+        """``created`` in ISO 8601 UTC with microseconds; the date part is made once a second."""
+        second, prefix = self._second
+        if int(created) != second:
+            second = int(created)
+            prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = (second, prefix)  # one assignment: threads see both or neither
+        return f"{prefix}.{min(round((created - second) * 1e6), 999_999):06d}+00:00"
 
 
 def configure_logging(level: str) -> None:

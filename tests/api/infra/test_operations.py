@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from baobab.asgi import create_app
 from baobab.bootstrap import bootstrap
+from baobab.infra.logging import JsonFormatter
 from baobab.infra.settings import Settings
 
 
@@ -56,3 +59,36 @@ def test_only_chosen_blocks_are_mounted(api: TestClient) -> None:
     paths = set(app.openapi()["paths"])
     assert "/audit/verify" in paths
     assert not any(p.startswith("/directory/") for p in paths)
+
+
+def test_a_path_is_routed_only_to_the_block_its_prefix_names(api: TestClient) -> None:
+    # /audit/... reaches the audit block (which refuses a caller without a token); a path that
+    # merely starts with the same letters belongs to no block
+    assert api.get("/audit/entries").status_code == 401
+    assert api.get("/auditentries").status_code == 404
+    assert api.get("/audit").status_code == 404
+
+
+def test_each_request_writes_one_access_line_naming_the_route_template(
+    api: TestClient,
+) -> None:
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    access = logging.getLogger("baobab.access")
+    level = access.level
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        response = api.get("/directory/members/DEV/GOV/SECRET-ID", headers={"X-Request-Id": "r-1"})
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(level)
+    assert response.status_code == 401
+    assert len(records) == 1
+    line = json.loads(JsonFormatter().format(records[0]))
+    assert line["request_id"] == "r-1"
+    assert line["route"] == "/directory/members/{instance}/{member_class}/{member_code}"
+    assert line["status"] == 401
+    assert line["method"] == "GET"
+    assert "SECRET-ID" not in json.dumps(line)

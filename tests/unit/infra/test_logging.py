@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -69,3 +70,14 @@ def test_configure_logging_writes_json_to_stderr(capsys: pytest.CaptureFixture[s
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert json.loads(line)["request_id"] == "r1"
     assert logging.getLogger("uvicorn.access").disabled
+
+
+@pytest.mark.parametrize(
+    "created", [1_795_000_000.25, 1_795_000_000.999_999, 1_795_000_001.000_042]
+)
+def test_times_are_iso_8601_utc_with_microseconds(created: float) -> None:
+    formatter = JsonFormatter()  # one formatter across seconds: the cached date part moves on
+    for moment in (created - 1, created):
+        record = logging.makeLogRecord({"name": "baobab", "msg": "m", "created": moment})
+        expected = datetime.fromtimestamp(moment, UTC).isoformat(timespec="microseconds")
+        assert json.loads(formatter.format(record))["time"] == expected

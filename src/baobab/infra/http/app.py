@@ -11,11 +11,36 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from starlette.routing import Match
+from starlette.types import Scope
 
 from baobab.infra.http import problems
 from baobab.infra.http.auth import TokenVerifier
 from baobab.infra.http.middleware import HttpMetrics, RequestContext
 from baobab.kernel.errors import BaobabError
+
+_HEALTHY = b'{"status":"ok"}'
+
+
+class _Guarded(APIRouter):
+    """Holds one block's router and declines at once a path outside the block's prefix.
+
+    Routes are matched one after the other; without the guard a request to the last block
+    would first be tried against every route of the blocks before it."""
+
+    def __init__(self, router: APIRouter) -> None:
+        super().__init__()
+        self._prefix = router.prefix
+        self.include_router(router)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path, root = scope["path"], scope.get("root_path", "")
+        if root and path.startswith(root):  # behind a proxy, match the path below its root
+            path = path[len(root) :]
+        prefix = self._prefix
+        if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
+            return super().matches(scope)
+        return Match.NONE, {}
 
 
 def create_http_app(
@@ -47,16 +72,23 @@ def create_http_app(
         version=version,
         description="Baobab: foundational digital public infrastructure. "
         "Every route except /health, /ready and /metrics needs a bearer access token.",
+        # our own metrics and access log cover requests; FastAPI's OpenTelemetry hooks would
+        # otherwise consult the environment and providers on every request
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.verifier = verifier
     problems.install(app)
-    for router in routers:
-        app.include_router(router)
     registry = registry or CollectorRegistry()
 
-    @app.get("/health", tags=["operations"], summary="Liveness: the process answers")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    # The operational routes come first: routes are matched in order, and probes are frequent.
+    @app.get(
+        "/health",
+        tags=["operations"],
+        summary="Liveness: the process answers",
+        response_model=dict[str, str],
+    )
+    async def health() -> Response:  # async: no worker thread for a constant answer
+        return Response(_HEALTHY, media_type="application/json")
 
     @app.get("/ready", tags=["operations"], summary="Readiness: database reachable, schema current")
     def ready(request: Request) -> Response:
@@ -72,5 +104,7 @@ def create_http_app(
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    for router in routers:
+        app.include_router(_Guarded(router) if router.prefix else router)
     app.add_middleware(RequestContext, metrics=HttpMetrics(registry))
     return app

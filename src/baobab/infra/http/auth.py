@@ -7,8 +7,7 @@ a valid token without the scope with 403.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Protocol
 
 from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -33,7 +32,8 @@ class TokenVerifier(Protocol):
     def verify(self, token: str) -> Principal: ...
 
 
-_bearer = HTTPBearer(auto_error=False, description="Access token from /directory/oauth2/token")
+_DESCRIPTION = "Access token from /directory/oauth2/token"
+_bearer = HTTPBearer(auto_error=False, description=_DESCRIPTION)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 
 
@@ -47,15 +47,30 @@ def principal_of(request: Request, credentials: HTTPAuthorizationCredentials | N
     return principal
 
 
-def require_scope(
-    scope: str,
-) -> Callable[[Request, HTTPAuthorizationCredentials | None], Coroutine[Any, Any, Principal]]:
-    """A dependency that admits only callers whose token carries ``scope``."""
+class _ScopeGuard(HTTPBearer):
+    """The dependency :func:`require_scope` returns: one call that reads the bearer token,
+    verifies it and checks the scope (no nested dependency to solve per request), while
+    OpenAPI still shows the routes as guarded by the ``HTTPBearer`` scheme."""
 
-    async def dependency(request: Request, credentials: Credentials) -> Principal:
+    def __init__(self, scope: str) -> None:
+        super().__init__(auto_error=False, scheme_name="HTTPBearer", description=_DESCRIPTION)
+        self.scope = scope
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        credentials = (
+            HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
+            if scheme and token.strip()
+            else None
+        )
         principal = principal_of(request, credentials)
-        if not principal.has_scope(scope):
-            raise MissingScope(f"this operation needs the scope {scope!r}", extra={"scope": scope})
+        if not principal.has_scope(self.scope):
+            raise MissingScope(
+                f"this operation needs the scope {self.scope!r}", extra={"scope": self.scope}
+            )
         return principal
 
-    return dependency
+
+def require_scope(scope: str) -> HTTPBearer:
+    """A dependency that admits only callers whose token carries ``scope``."""
+    return _ScopeGuard(scope)
