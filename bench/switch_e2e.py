@@ -50,10 +50,10 @@ import psycopg
 from baobab.bootstrap import bootstrap
 from baobab.demo.hub import Funding, HubOperator, register_fsp_system, register_operator
 from baobab.demo.stack import free_port
+from baobab.infra.http.client import HttpClient
 from baobab.infra.settings import Settings
 from baobab.kernel.clock import SystemClock
 from baobab.kernel.signing import Signer
-from baobab.switch.adapters.http1 import Http1Pool
 from bench.databases import postgres_database
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -184,7 +184,7 @@ async def drive(payer_url: str, token: str, *, rate: float, seconds: float) -> P
         }
     ).encode()
     headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
-    pool = Http1Pool(timeout=240, max_idle=2000)
+    pool = HttpClient(timeout=240, max_idle_per_origin=2000)
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.05
     last = start
@@ -192,7 +192,8 @@ async def drive(payer_url: str, token: str, *, rate: float, seconds: float) -> P
     async def one(at: float) -> None:
         nonlocal last
         try:
-            status, answer = await pool.request("POST", f"{payer_url}/sim/payments", headers, body)
+            reply = await pool.request("POST", f"{payer_url}/sim/payments", headers, body)
+            status, answer = reply.status, reply.body
             outcome = json.loads(answer) if status == 200 else {"state": f"HTTP {status}"}
         except (OSError, TimeoutError, ValueError):
             phase.outcomes["no answer"] += 1

@@ -1,5 +1,6 @@
 """The callback sender over real sockets: request line, headers and body arrive as sent, the
-status comes back, a kept-alive connection is reused, an unreachable FSP raises OSError."""
+status comes back, a kept-alive connection is reused, an unreachable FSP or an answer past the
+limit raises OSError."""
 
 from __future__ import annotations
 
@@ -70,4 +71,27 @@ def test_an_unreachable_fsp_raises_oserror() -> None:
         await sender.send(callback, timeout=5)
 
     with pytest.raises(OSError, match=r"Connect call failed|refused"):
+        asyncio.run(scenario())
+
+
+def test_an_answer_over_the_senders_limit_raises_oserror() -> None:
+    async def scenario() -> None:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 70000\r\n\r\n" + b"x" * 70000)
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        sender = HttpCallbackSender()
+        callback = Callback("bank-a", "PUT", f"http://127.0.0.1:{port}/transfers/x", {}, b"")
+        try:
+            await sender.send(callback, timeout=5)
+        finally:
+            await sender.aclose()
+            server.close()
+            await server.wait_closed()
+
+    with pytest.raises(OSError, match="exceeds 65536 bytes"):
         asyncio.run(scenario())
