@@ -26,7 +26,7 @@ def routers_of(platform: Platform) -> dict[str, APIRouter]:
     """Every mountable router by block name; each router's prefix is ``/<name>``."""
     return {
         # First: FSPIOP traffic is the hottest, and routers are matched in this order.
-        "switch": switch_api.build_router(switch=platform.switch),
+        "switch": switch_api.build_router(switch=platform.switch, worker=platform.switch.worker),
         "directory": directory_api.build_router(
             instance=platform.settings.instance,
             directory=platform.directory,
@@ -75,8 +75,7 @@ def create_app(
         verifier=platform.verifier,
         check_ready=platform.check_ready,
         registry=metrics,
-        on_shutdown=[platform.exchange.gateway.aclose, platform.switch.worker.aclose],
-        on_startup=[platform.switch.worker.astart] if "switch" in chosen else [],
+        on_shutdown=[platform.exchange.gateway.aclose],
     )
     app.state.platform = platform
     return app

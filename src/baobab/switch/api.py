@@ -10,15 +10,19 @@ from baobab.switch.bulk_api import build_bulk_routes
 from baobab.switch.domain import SWITCH_SCOPES
 from baobab.switch.fspiop_api import PREFIX, build_transfer_routes
 from baobab.switch.lookup_api import build_party_routes, build_quote_routes
+from baobab.switch.outbox import CallbackWorker
 from baobab.switch.service import Switch
 from baobab.switch.settlement_api import build_settlement_routes
 
 __all__ = ["SWITCH_SCOPES", "build_router"]
 
 
-def build_router(*, switch: Switch) -> APIRouter:
-    """Every route of the switch over the assembled :class:`Switch`."""
-    router = APIRouter(prefix=PREFIX, tags=["switch"])
+def build_router(*, switch: Switch, worker: CallbackWorker | None = None) -> APIRouter:
+    """Every route of the switch over the assembled :class:`Switch`; ``worker`` (the callback
+    outbox) runs while the app serves."""
+    router = APIRouter(
+        prefix=PREFIX, tags=["switch"], lifespan=worker.lifespan if worker is not None else None
+    )
     build_admin_routes(router, participants=switch.participants, store=switch.store)
     build_settlement_routes(router, settlement=switch.settlement)
     build_party_routes(router, gate=switch.gate, parties=switch.parties)

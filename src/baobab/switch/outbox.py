@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 
 from baobab.kernel.clock import Clock
@@ -165,9 +165,14 @@ class CallbackWorker:
         self._thread.start()
         ready.wait(5)
 
-    async def astart(self) -> None:
-        """Start the thread (awaitable, for the app's startup hooks)."""
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: object) -> AsyncIterator[None]:
+        """The worker runs while the app serves (the switch router's ASGI lifespan)."""
         await asyncio.to_thread(self.start)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(self.stop)
 
     def wake(self) -> None:
         """Deliver now rather than after the idle wait (safe from any thread)."""
@@ -175,10 +180,6 @@ class CallbackWorker:
         if loop is not None and event is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(event.set)
-
-    async def aclose(self) -> None:
-        """Stop the thread (awaitable, for the app's shutdown hooks)."""
-        await asyncio.to_thread(self.stop)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the thread after the round in progress."""

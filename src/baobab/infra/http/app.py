@@ -52,16 +52,13 @@ def create_http_app(
     check_ready: Callable[[], None],
     registry: CollectorRegistry | None = None,
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
-    on_startup: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> FastAPI:
     """Build the app. ``check_ready`` raises a Baobab error when the app cannot serve yet;
-    ``on_startup`` runs when the server starts (background workers), ``on_shutdown`` when it
-    stops (closing what belongs to its event loop)."""
+    ``on_shutdown`` runs when the server stops (closing what belongs to its event loop); a
+    block's background workers start and stop with its router's own lifespan."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        for start in on_startup:
-            await start()
         yield
         for close in on_shutdown:
             await close()
