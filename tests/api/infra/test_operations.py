@@ -74,7 +74,7 @@ def test_each_request_writes_one_access_line_naming_the_route_template(
 ) -> None:
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
+    handler.emit = records.append  # type: ignore[method-assign,assignment]
     access = logging.getLogger("baobab.access")
     level = access.level
     access.addHandler(handler)
