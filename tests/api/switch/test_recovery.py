@@ -73,9 +73,8 @@ def test_a_reservation_nobody_resends_lapses(hub: Hub) -> None:
     assert hub.position("bank-a")["headroom"] == "500"
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_the_cap_holds_under_concurrent_prepares(hub: Hub) -> None:
-    if hub.platform.db.dialect != "postgresql":
-        pytest.skip("concurrency is tested where it can fail for real: PostgreSQL")
     payer = hub.switch.participants.get("bank-a")
     bodies = [hub.prepare_body(amount="100")[0] for _ in range(12)]
 

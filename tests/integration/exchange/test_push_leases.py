@@ -104,9 +104,8 @@ def test_a_leased_subscription_is_not_claimed_again_until_its_lease_runs_out(
     assert subscriber.received == {"https://mosa.example/hooks/0": [1, 2]}
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_two_replicas_deliver_every_event_once_in_order(exchange: Exchange) -> None:
-    if exchange.platform.db.dialect != "postgresql":
-        pytest.skip("concurrent claims are PostgreSQL's (SQLite serialises its writers)")
     room(exchange)
     grant(exchange)
     endpoints = subscribe(exchange, 4)
@@ -124,11 +123,10 @@ def test_two_replicas_deliver_every_event_once_in_order(exchange: Exchange) -> N
     assert asyncio.run(both()) == [0, 0]  # cursors moved, leases let go: nothing left
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_claim_waiting_on_another_replicas_lock_skips_what_it_took(exchange: Exchange) -> None:
     """Replica B reads the subscriptions as free while A's claim is not yet committed, then
     waits on A's row locks; once A commits, B must re-check the lease and take nothing."""
-    if exchange.platform.db.dialect != "postgresql":
-        pytest.skip("concurrent claims are PostgreSQL's (SQLite serialises its writers)")
     room(exchange)
     grant(exchange)
     subscribe(exchange, 3)
