@@ -110,12 +110,7 @@ def build_router(
             individual_id=body.individual_id,
             channel=body.channel,
         )
-        return OtpSentOut(
-            otp_id=sent.otp_id,
-            channel=sent.channel,
-            masked_address=sent.masked_address,
-            expires_at=sent.expires_at,
-        )
+        return OtpSentOut.of(sent)
 
     @router.post(
         "/authenticate",
@@ -326,12 +321,7 @@ def _resident_routes(router: APIRouter, resident: ResidentService) -> None:
             individual_id=body.individual_id,
             channel=body.channel,
         )
-        return OtpSentOut(
-            otp_id=sent.otp_id,
-            channel=sent.channel,
-            masked_address=sent.masked_address,
-            expires_at=sent.expires_at,
-        )
+        return OtpSentOut.of(sent)
 
     @router.post(
         "/resident/factor-locks",

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from baobab.identity.domain import DuplicateCandidate, ReviewCase, ReviewDecision, Vid, VidKind
-from baobab.identity.factors import AuthResult
+from baobab.identity.factors import AuthResult, OtpSent
 from baobab.identity.packets import Enrolment
 
 
@@ -161,6 +161,15 @@ class OtpSentOut(BaseModel):
     channel: str
     masked_address: str
     expires_at: datetime
+
+    @classmethod
+    def of(cls, sent: OtpSent) -> OtpSentOut:
+        return cls(
+            otp_id=sent.otp_id,
+            channel=sent.channel,
+            masked_address=sent.masked_address,
+            expires_at=sent.expires_at,
+        )
 
 
 class OtpIn(_Strict):
