@@ -12,7 +12,7 @@ from typing import Any
 
 from baobab.bootstrap import Platform
 from baobab.demo.client import SubsystemClient
-from baobab.demo.console import register_at_console
+from baobab.demo.console import join
 from baobab.demo.story import Story, answer, expect
 from baobab.directory import Role
 from baobab.kernel.signing import Signer
@@ -66,22 +66,21 @@ class ConsentChapter:
         for c in (self.bank, self.gateway):
             c.close()
 
-    def _register(self, who: SubsystemClient, name: str, role: Role, scopes: list[str]) -> None:
-        register_at_console(
-            self.platform.directory,
-            who.client_id,
-            name=name,
-            role=role,
-            jwk=who.signer.public_jwk(),
-            scopes=scopes,
-        )
-        answer(who.request_token(), 200)
-
     def register(self) -> str:
-        self._register(
-            self.bank, "Bank A", Role.FSP, ["consent:admin", "consent:individual", "consent:read"]
+        join(
+            self.platform.directory,
+            self.bank,
+            "Bank A",
+            Role.FSP,
+            ["consent:admin", "consent:individual", "consent:read"],
         )
-        self._register(self.gateway, "DPI Operations Unit", Role.OPERATOR, ["consent:check"])
+        join(
+            self.platform.directory,
+            self.gateway,
+            "DPI Operations Unit",
+            Role.OPERATOR,
+            ["consent:check"],
+        )
         return f"{self.bank.client_id} (agreements, individuals); {self.gateway.client_id} (checks)"
 
     def define(self) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from baobab.demo.client import SubsystemClient
+from baobab.demo.story import answer
 from baobab.directory import ClientId, DirectoryService, Role, ServiceRef
 
 ACTOR = "cli:demo"
@@ -28,3 +30,17 @@ def register_at_console(
     for scope in scopes:
         directory.grant(actor=ACTOR, client_id=cid, service=ServiceRef(None, scope))
     return cid
+
+
+def join(
+    directory: DirectoryService,
+    who: SubsystemClient,
+    name: str,
+    role: Role,
+    scopes: Sequence[str] = (),
+) -> None:
+    """Register ``who`` with its own public key, then check it gets its first access token."""
+    register_at_console(
+        directory, who.client_id, name=name, role=role, jwk=who.signer.public_jwk(), scopes=scopes
+    )
+    answer(who.request_token(), 200)

@@ -13,7 +13,7 @@ from typing import Any
 
 from baobab.bootstrap import Platform
 from baobab.demo.client import SubsystemClient
-from baobab.demo.console import register_at_console
+from baobab.demo.console import join
 from baobab.demo.story import Story, answer, expect
 from baobab.directory import Role
 from baobab.identity.matching.population import generate_population
@@ -78,35 +78,34 @@ class IdentityChapter:
         for c in (self.agency, self.officer, self.bank, self.portal):
             c.close()
 
-    def _register(self, who: SubsystemClient, name: str, role: Role, scopes: list[str]) -> None:
-        register_at_console(
-            self.platform.directory,
-            who.client_id,
-            name=name,
-            role=role,
-            jwk=who.signer.public_jwk(),
-            scopes=scopes,
-        )
-        answer(who.request_token(), 200)
-
     def register(self) -> str:
-        self._register(
-            self.agency, "National Registration Bureau", Role.ENROLMENT_AGENCY, ["identity:enrol"]
+        join(
+            self.platform.directory,
+            self.agency,
+            "National Registration Bureau",
+            Role.ENROLMENT_AGENCY,
+            ["identity:enrol"],
         )
-        self._register(
+        join(
+            self.platform.directory,
             self.officer,
             "National Registration Bureau",
             Role.ENROLMENT_AGENCY,
             ["identity:review", "identity:admin"],
         )
-        self._register(
+        join(
+            self.platform.directory,
             self.bank,
             "Umoja Microfinance",
             Role.RELYING_PARTY,
             ["identity:auth", "identity:ekyc", "consent:admin", "consent:individual"],
         )
-        self._register(
-            self.portal, "Resident services portal", Role.MINISTRY, ["identity:resident"]
+        join(
+            self.platform.directory,
+            self.portal,
+            "Resident services portal",
+            Role.MINISTRY,
+            ["identity:resident"],
         )
         return (
             f"{AGENCY} (enrols), {OFFICER} (reviews), {BANK} (relying party), "
