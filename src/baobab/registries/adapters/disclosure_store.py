@@ -109,28 +109,12 @@ class DisclosureStore(SqlTransaction):
     def disclosures(
         self, registry_id: int, *, record_id: str | None, after: int, limit: int
     ) -> Sequence[Disclosure]:
-        code = self._code(registry_id)
-        query = select(disclosures).where(
-            disclosures.c.registry_id == registry_id, disclosures.c.sequence > after
+        return self._chain_page(
+            disclosures, _disclosure, registry_id, record_id=record_id, after=after, limit=limit
         )
-        if record_id is not None:
-            query = query.where(disclosures.c.record_id == record_id)
-        rows = self._c.execute(query.order_by(disclosures.c.sequence).limit(limit))
-        return [_disclosure(code, r) for r in rows]
 
     def iter_disclosures(self, registry_id: int) -> Generator[Disclosure, None, None]:
-        code = self._code(registry_id)
-        rows = self._c.execute(
-            select(disclosures)
-            .where(disclosures.c.registry_id == registry_id)
-            .order_by(disclosures.c.sequence)
-            .execution_options(yield_per=5000)
-        )
-        try:
-            for row in rows:
-                yield _disclosure(code, row)
-        finally:
-            rows.close()
+        return self._chain_walk(disclosures, _disclosure, registry_id)
 
     def disclosure_head(self, registry_id: int) -> tuple[int, str]:
         row = self._c.execute(

@@ -70,25 +70,9 @@ class HistoryStore(SqlTransaction):
     def revisions(
         self, registry_id: int, *, after: int = 0, limit: int = 100, record_id: str | None = None
     ) -> Sequence[Revision]:
-        code = self._code(registry_id)
-        query = select(revisions).where(
-            revisions.c.registry_id == registry_id, revisions.c.sequence > after
+        return self._chain_page(
+            revisions, _revision, registry_id, record_id=record_id, after=after, limit=limit
         )
-        if record_id is not None:
-            query = query.where(revisions.c.record_id == record_id)
-        rows = self._c.execute(query.order_by(revisions.c.sequence).limit(limit))
-        return [_revision(code, r) for r in rows]
 
     def iter_revisions(self, registry_id: int) -> Generator[Revision, None, None]:
-        code = self._code(registry_id)
-        rows = self._c.execute(
-            select(revisions)
-            .where(revisions.c.registry_id == registry_id)
-            .order_by(revisions.c.sequence)
-            .execution_options(yield_per=5000)
-        )
-        try:
-            for row in rows:
-                yield _revision(code, row)
-        finally:
-            rows.close()
+        return self._chain_walk(revisions, _revision, registry_id)

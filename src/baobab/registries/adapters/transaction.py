@@ -4,13 +4,13 @@ driver's ``executemany`` on SQLite)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Row, Table, insert, select
 
 from baobab.registries.adapters.tables import registries
 from baobab.registries.domain import Operation
@@ -23,6 +23,9 @@ def _sqlite_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     return value
+
+
+_Entry = TypeVar("_Entry")
 
 
 class SqlTransaction:
@@ -98,6 +101,41 @@ class SqlTransaction:
             self._connection.exec_driver_sql("ROLLBACK")
             raise
         self._connection.exec_driver_sql("COMMIT")
+
+    def _chain_page(
+        self,
+        table: Table,
+        entry: Callable[[str, Row[Any]], _Entry],
+        registry_id: int,
+        *,
+        record_id: str | None,
+        after: int,
+        limit: int,
+    ) -> list[_Entry]:
+        """One page of a registry's chained log (revisions or disclosures), by sequence."""
+        code = self._code(registry_id)
+        query = select(table).where(table.c.registry_id == registry_id, table.c.sequence > after)
+        if record_id is not None:
+            query = query.where(table.c.record_id == record_id)
+        rows = self._c.execute(query.order_by(table.c.sequence).limit(limit))
+        return [entry(code, r) for r in rows]
+
+    def _chain_walk(
+        self, table: Table, entry: Callable[[str, Row[Any]], _Entry], registry_id: int
+    ) -> Generator[_Entry, None, None]:
+        """Every entry of a registry's chained log in order, streamed."""
+        code = self._code(registry_id)
+        rows = self._c.execute(
+            select(table)
+            .where(table.c.registry_id == registry_id)
+            .order_by(table.c.sequence)
+            .execution_options(yield_per=5000)
+        )
+        try:
+            for row in rows:
+                yield entry(code, row)
+        finally:
+            rows.close()
 
     def _code(self, registry_id: int) -> str:
         return str(
