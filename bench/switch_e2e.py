@@ -23,9 +23,9 @@ database) and ``db_commits_per_transfer`` /
 
 The result is checked: the hub's positions exact once nothing is in flight (the payer's net
 position equals the sum of its committed payments, the payee's its negative, nothing reserved),
-and no payment refused for a reason load does not explain (an expired transfer or a callback that
-came too late is load; any other error code is a bug). A failed check exits non-zero and the
-figures must not be used.
+and no payment refused for a reason load does not explain (an expired transfer, a callback that
+came too late or a request the hub refused as busy, ``2005``, is load; any other error code is a
+bug). A failed check exits non-zero and the figures must not be used.
 """
 
 from __future__ import annotations
@@ -149,8 +149,9 @@ def running(commands: dict[str, tuple[list[str], dict[str, str], int]]) -> Itera
 
 
 # Outcomes of an overloaded hub rather than of a wrong one: the transfer expired at the hub, or
-# a step's callback did not come in time (stage and no error code), or the answer never came.
-OVERLOAD = ("ABORTED 3303", "FAILED None", "no answer")
+# a step's callback did not come in time (stage and no error code), or the hub refused a new
+# request as busy (2005, load shedding), or the answer never came.
+OVERLOAD = ("ABORTED 3303", "FAILED None", "FAILED 2005", "ABORTED 2005", "no answer")
 
 
 @dataclass

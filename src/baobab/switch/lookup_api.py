@@ -101,18 +101,8 @@ def build_party_routes(router: APIRouter, *, gate: Gate, parties: PartyService) 
 
         return act
 
+    # /parties first: every payment starts with its GET and PUT.
     for tail in (_PARTY, _PARTY + "/{SubId}"):
-        path = "/participants" + tail
-        route("GET", path, 202, "Which FSP owns a party identifier (by callback)", which_fsp)
-        route(
-            "POST",
-            path,
-            202,
-            "Register the caller as owner of a party id",
-            register,
-            resource="participants",
-        )
-        route("DELETE", path, 202, "Remove the caller as owner of a party id", remove)
         path = "/parties" + tail
         route("GET", path, 202, "Ask the owning FSP about a party (by callback)", ask)
         route(
@@ -131,6 +121,18 @@ def build_party_routes(router: APIRouter, *, gate: Gate, parties: PartyService) 
             tell(True),
             resource="parties",
         )
+    for tail in (_PARTY, _PARTY + "/{SubId}"):
+        path = "/participants" + tail
+        route("GET", path, 202, "Which FSP owns a party identifier (by callback)", which_fsp)
+        route(
+            "POST",
+            path,
+            202,
+            "Register the caller as owner of a party id",
+            register,
+            resource="participants",
+        )
+        route("DELETE", path, 202, "Remove the caller as owner of a party id", remove)
 
 
 def build_quote_routes(

@@ -9,6 +9,8 @@ marked failed and kept for the operator. Between rounds it runs the transfer swe
 Callbacks committed by this process are handed over in memory (:meth:`hand_over`) and sent at
 once; the store leased them when it wrote them, so no other worker claims them meanwhile, and
 the table is only scanned for what is due (retries, and what a dead process left behind).
+Answers an FSP asks again for when one is lost (party lookups) are not written at all
+(:meth:`send_unrecorded`): sent from memory, they reach the table only if they fail.
 
 Deleting what was delivered can be grouped (``mark_every`` seconds, 0: every round): the rows
 are leased meanwhile, so nothing is sent twice unless the process dies before the delete - which
@@ -30,6 +32,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 
 from baobab.kernel.clock import Clock
+from baobab.switch.domain import Callback
 from baobab.switch.ports import CallbackSender, PendingCallback, SwitchStore
 
 _log = logging.getLogger(__name__)
@@ -79,13 +82,23 @@ class CallbackWorker:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._event: asyncio.Event | None = None
+        # True while the worker waits for work: only then does handing over wake it (a wake-up
+        # is a call into its loop); a busy worker takes the inbox when its round ends.
+        self._waiting = False
         self._stopping = False
 
     def hand_over(self, items: Sequence[PendingCallback]) -> None:
         """Callbacks just committed (and leased) by this process: send them without claiming
         them (safe from any thread)."""
         self._inbox.extend(items)
-        self.wake()
+        self._nudge()
+
+    def send_unrecorded(self, callbacks: Sequence[Callback]) -> None:
+        """Callbacks not in the table: sent from memory, written to the table only if they
+        fail (safe from any thread). For answers an FSP asks again for when one is lost (party
+        lookups), so a crash that loses them loses nothing it relied on."""
+        self._inbox.extend(PendingCallback(None, callback, 0) for callback in callbacks)
+        self._nudge()
 
     async def deliver_due(self) -> int:
         """One round: the callbacks handed over plus those due in the table, sent concurrently,
@@ -108,21 +121,40 @@ class CallbackWorker:
             self._mark(force=False)
             return 0
         outcomes = await asyncio.gather(*(self._send(item) for item in claimed))
+        return self._record(claimed, outcomes)
+
+    def _record(
+        self, claimed: list[PendingCallback], outcomes: list[tuple[bool, bool, str]]
+    ) -> int:
+        """Record a round's outcomes; returns how many were delivered."""
         delivered: list[int] = []
         retries: dict[int, tuple[datetime, str]] = {}
         failed: dict[int, str] = {}
+        kept: list[tuple[Callback, datetime, str]] = []
+        lost: list[tuple[Callback, str]] = []
+        sent = 0
         after = self._clock.now()
         for item, (ok, permanent, error) in zip(claimed, outcomes, strict=True):
             if ok:
-                delivered.append(item.id)
+                sent += 1
+                if item.id is not None:
+                    delivered.append(item.id)
             elif permanent or item.attempts + 1 >= self._max_attempts:
-                failed[item.id] = error
+                if item.id is None:
+                    lost.append((item.callback, error))
+                else:
+                    failed[item.id] = error
             else:
-                backoff = min(self._base * 2**item.attempts, self._max_backoff)
-                retries[item.id] = (after + backoff, error)
+                due = after + min(self._base * 2**item.attempts, self._max_backoff)
+                if item.id is None:
+                    kept.append((item.callback, due, error))
+                else:
+                    retries[item.id] = (due, error)
+        if kept or lost:
+            self._store.keep_callbacks(kept, lost, at=after)
         self._delivered.extend(delivered)
         self._mark(force=bool(retries or failed), retries=retries, failed=failed)
-        return len(delivered)
+        return sent
 
     def _mark(
         self,
@@ -174,6 +206,11 @@ class CallbackWorker:
         finally:
             await asyncio.to_thread(self.stop)
 
+    def _nudge(self) -> None:
+        """Wake the worker for what was just put in its inbox, if it waits."""
+        if self._waiting:
+            self.wake()
+
     def wake(self) -> None:
         """Deliver now rather than after the idle wait (safe from any thread)."""
         loop, event = self._loop, self._event
@@ -211,8 +248,13 @@ class CallbackWorker:
                     except Exception:
                         _log.exception("sweeping expired transfers failed")
                 if not busy and not self._stopping:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._event.wait(), self._idle_wait)
+                    # Waiting is announced before the inbox is looked at once more: whatever a
+                    # thread hands over either is seen here or finds the worker waiting.
+                    self._waiting = True
+                    if not self._inbox:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._event.wait(), self._idle_wait)
+                    self._waiting = False
         finally:
             try:
                 self._mark(force=True)

@@ -83,6 +83,7 @@ class ParticipantService:
         self._cache: dict[str, tuple[float, Participant | None]] = {}
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
+        self._reading = threading.Lock()
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -96,13 +97,19 @@ class ParticipantService:
     def find(self, fsp_id: str) -> Participant | None:
         """The participant, from a short-lived cache (the FSPIOP hot path reads it per request;
         changes made through this process are seen at once, others within ``cache_seconds``)."""
-        now = time.monotonic()
         cached = self._cache.get(fsp_id)
-        if cached is not None and now - cached[0] < self._cache_seconds:
+        if cached is not None and time.monotonic() - cached[0] < self._cache_seconds:
             return cached[1]
-        found = self._store.get_participant(fsp_id)
-        self._cache[fsp_id] = (now, found)
-        return found
+        # One thread reads; the others that missed at the same moment take its answer rather
+        # than each reading the same rows.
+        with self._reading:
+            cached = self._cache.get(fsp_id)
+            if cached is not None and time.monotonic() - cached[0] < self._cache_seconds:
+                return cached[1]
+            now = time.monotonic()
+            found = self._store.get_participant(fsp_id)
+            self._cache[fsp_id] = (now, found)
+            return found
 
     def all(self) -> Sequence[Participant]:
         """Every participant, by id."""

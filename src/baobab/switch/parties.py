@@ -4,12 +4,16 @@
 Who owns an identifier is an oracle's answer, one oracle per party id type behind the
 :class:`Oracle` port (the built-in one keeps them in the database). Everything answers by
 callback: ``PUT /participants/...`` or ``PUT /parties/...`` (or ``.../error``) to the requester.
+
+The hub keeps no record of a lookup: its callbacks go to ``send``, the outbox worker's
+delivery from memory, and reach the outbox table only if they fail. An FSP whose lookup got no
+answer (a hub that died meanwhile) asks again, as FSPIOP expects of a ``GET``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,7 +23,6 @@ from baobab.switch.domain import Callback, EndpointType, Participant
 from baobab.switch.fspiop import ErrorCode, FspiopError, error_body, valid_fsp_id
 from baobab.switch.messages import Messages
 from baobab.switch.participants import ParticipantService
-from baobab.switch.ports import SwitchStore
 
 PARTY_ID_TYPES = frozenset(
     {"MSISDN", "EMAIL", "PERSONAL_ID", "BUSINESS", "DEVICE", "ACCOUNT_ID", "IBAN", "ALIAS"}
@@ -76,14 +79,14 @@ class PartyService:
     def __init__(
         self,
         *,
-        store: SwitchStore,
+        send: Callable[[Sequence[Callback]], None],
         participants: ParticipantService,
         default: Oracle,
         oracles: Mapping[str, Oracle] | None = None,
         messages: Messages,
         clock: Clock,
     ) -> None:
-        self._store = store
+        self._deliver = send
         self._participants = participants
         self._default = default
         self._oracles = dict(oracles or {})
@@ -96,7 +99,7 @@ class PartyService:
     def _send(self, *callbacks: Callback | None) -> None:
         ready = [c for c in callbacks if c is not None]
         if ready:
-            self._store.add_callbacks(ready, at=self._clock.now())
+            self._deliver(ready)
 
     def _participant_answer(
         self, to: Participant, party: PartyKey, payload: dict[str, Any], now: datetime

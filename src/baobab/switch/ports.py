@@ -26,9 +26,10 @@ from baobab.switch.domain import (
 
 @dataclass(frozen=True, slots=True)
 class PendingCallback:
-    """An outbox row claimed for delivery."""
+    """A callback to deliver: an outbox row claimed for delivery, or (``id`` None) one sent
+    from memory that is written to the table only if it has to be tried again."""
 
-    id: int
+    id: int | None
     callback: Callback
     attempts: int
 
@@ -82,10 +83,21 @@ class SwitchStore(Protocol):
         retries: Mapping[int, tuple[datetime, str]],
         failed: Mapping[int, str],
     ) -> None: ...
+    def keep_callbacks(
+        self,
+        retries: Sequence[tuple[Callback, datetime, str]],
+        failed: Sequence[tuple[Callback, str]],
+        *,
+        at: datetime,
+    ) -> None:
+        """Write callbacks sent from memory that failed once (at ``at``): ``retries`` due
+        again at their time, ``failed`` kept for the operator."""
+        ...
+
     def failed_callbacks(self, limit: int) -> Sequence[tuple[PendingCallback, str]]: ...
 
-    def record_quote(self, quote: HubQuote, callbacks: Sequence[Callback]) -> HubQuote | None:
-        """Insert a new quote with its callbacks; the existing one instead if the id is taken."""
+    def record_quote(self, quote: HubQuote) -> HubQuote | None:
+        """Insert a new quote; the existing one instead if the id is taken."""
         ...
 
     def get_quote(self, quote_id: str) -> HubQuote | None: ...
@@ -94,14 +106,13 @@ class SwitchStore(Protocol):
         self,
         quote_id: str,
         *,
+        payee: str,
         state: QuoteState,
         response: bytes,
         headers: Mapping[str, str],
-        callbacks: Sequence[Callback],
-        at: datetime,
-    ) -> bool:
-        """Record the payee's answer to a quote still waiting, with its callbacks; False if it
-        was answered already."""
+    ) -> str | None:
+        """Record ``payee``'s answer to a quote of its that still waits; the payer's FSP id, or
+        None (nothing written) if there is no such quote waiting."""
         ...
 
 

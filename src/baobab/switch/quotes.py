@@ -1,8 +1,13 @@
 """Quotes: ``POST /quotes`` from the payer's FSP is recorded and passed to the payee's FSP; its
 ``PUT /quotes/{ID}`` (terms, fees, expiry, ILP packet and condition, untouched) or
 ``PUT /quotes/{ID}/error`` goes back to the payer's FSP. Idempotent like transfers: a resend of
-the same request is ignored while the quote waits and answered again once it has terms; the
-same id with another body gets 3106.
+the same request is passed to the payee again while the quote waits and answered again once it
+has terms; the same id with another body gets 3106.
+
+The quote's record (who asked whom, the payee's answer) is written before anything is sent;
+the messages themselves are sent from memory and reach the outbox table only if they fail. A
+hub that dies between the two loses a message an FSP gets by resending: the payer's resend is
+passed on again, or answered from the record.
 
 The ``FSPIOP_CALLBACK_URL_QUOTES`` endpoint is a base URL: ``/quotes`` and ``/quotes/{ID}``
 (``/error``) are appended, as Mojaloop does.
@@ -10,7 +15,7 @@ The ``FSPIOP_CALLBACK_URL_QUOTES`` endpoint is a base URL: ``/quotes`` and ``/qu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -147,6 +152,7 @@ class QuoteService:
         self,
         *,
         store: SwitchStore,
+        send: Callable[[Sequence[Callback]], None],
         participants: ParticipantService,
         messages: Messages,
         clock: Clock,
@@ -154,6 +160,7 @@ class QuoteService:
     ) -> None:
         self._kind = kind
         self._store = store
+        self._deliver = send
         self._participants = participants
         self._messages = messages
         self._clock = clock
@@ -161,7 +168,7 @@ class QuoteService:
     def _send(self, *callbacks: Callback | None) -> None:
         ready = [c for c in callbacks if c is not None]
         if ready:
-            self._store.add_callbacks(ready, at=self._clock.now())
+            self._deliver(ready)
 
     def _error(
         self, to: Participant, quote_id: str, error: ErrorCode, now: datetime
@@ -225,15 +232,15 @@ class QuoteService:
                 quote_id, payer.fsp_id, payee_id, quote.digest, QuoteState.REJECTED, expiration, now
             )
             note = self._error(payer, quote_id, refusal, now)
-        existing = self._store.record_quote(quote, [note] if note else [])
-        if existing is not None:
-            self._resent(payer, existing, quote.digest, now)
-
-    def _resent(self, payer: Participant, existing: HubQuote, digest: str, now: datetime) -> None:
-        if existing.payer != payer.fsp_id or existing.digest != digest:
+        existing = self._store.record_quote(quote)
+        if existing is None:
+            self._send(note)
+        elif existing.payer != payer.fsp_id or existing.digest != quote.digest:
             self._send(self._error(payer, existing.quote_id, ErrorCode.MODIFIED_REQUEST, now))
         elif existing.response is not None:
             self._send(self._replay(payer, existing))
+        elif existing.state is QuoteState.RECEIVED and refusal is None:
+            self._send(note)  # still waiting: the payee may not have had it
 
     def _replay(self, to: Participant, quote: HubQuote) -> Callback | None:
         assert quote.response is not None
@@ -266,26 +273,31 @@ class QuoteService:
         else:
             self._kind.check_answer(message)
         now = self._clock.now()
-        quote = self._store.get_quote(quote_id)
-        if quote is None or quote.payee != payee.fsp_id:
-            self._send(self._error(payee, quote_id, self._kind.not_found, now))
-            return
-        payer = self._participants.get(quote.payer)
-        suffix = f"/{self._kind.resource}/{quote_id}" + ("/error" if error else "")
-        note = self._messages.forward(
-            payer, self._kind.endpoint, method="PUT", headers=headers, body=body, suffix=suffix
-        )
-        state = QuoteState.REJECTED if error else QuoteState.ACCEPTED
         kept = {
             k: v for k, v in headers.items() if k.startswith(("fspiop-", "date", "content-type"))
         }
-        self._store.answer_quote(
+        payer_id = self._store.answer_quote(
             quote_id,
-            state=state,
+            payee=payee.fsp_id,
+            state=QuoteState.REJECTED if error else QuoteState.ACCEPTED,
             response=body,
             headers=kept,
-            callbacks=[note] if note else [],
-            at=now,
+        )
+        if payer_id is None:
+            quote = self._store.get_quote(quote_id)
+            if quote is None or quote.payee != payee.fsp_id:
+                self._send(self._error(payee, quote_id, self._kind.not_found, now))
+            return  # answered already: the first answer went to the payer
+        suffix = f"/{self._kind.resource}/{quote_id}" + ("/error" if error else "")
+        self._send(
+            self._messages.forward(
+                self._participants.get(payer_id),
+                self._kind.endpoint,
+                method="PUT",
+                headers=headers,
+                body=body,
+                suffix=suffix,
+            )
         )
 
     def query(self, source: Participant, quote_id: str, headers: Mapping[str, str]) -> None:

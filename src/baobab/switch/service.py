@@ -77,16 +77,27 @@ def assemble(
     )
     worker.sweep = lambda: transfers.sweep() + bulk.sweep()
     parties = PartyService(
-        store=store,
+        send=worker.send_unrecorded,
         participants=participants,
         default=oracle,
         oracles=oracles,
         messages=messages,
         clock=clock,
     )
-    quotes = QuoteService(store=store, participants=participants, messages=messages, clock=clock)
+    quotes = QuoteService(
+        store=store,
+        send=worker.send_unrecorded,
+        participants=participants,
+        messages=messages,
+        clock=clock,
+    )
     bulk_quotes = QuoteService(
-        store=store, participants=participants, messages=messages, clock=clock, kind=BULK_QUOTES
+        store=store,
+        send=worker.send_unrecorded,
+        participants=participants,
+        messages=messages,
+        clock=clock,
+        kind=BULK_QUOTES,
     )
     gate = Gate(participants=participants, keys_of=keys_of, require_signature=require_signature)
     settlement = SettlementService(

@@ -172,12 +172,13 @@ def test_a_quote_goes_to_the_payee_and_its_terms_back_with_fees(hub: Hub) -> Non
     assert (modified.fsp_id, _code(modified.body)) == ("bank-a", "3106")
 
 
-def test_a_quote_resend_while_waiting_is_ignored(hub: Hub) -> None:
+def test_a_quote_resend_while_waiting_goes_to_the_payee_again(hub: Hub) -> None:
     body = _quote(hub)
     hub.fspiop("POST", "/quotes", body, source="bank-a", destination="bank-b", resource="quotes")
-    hub.deliver()
+    (first,) = hub.deliver()
     hub.fspiop("POST", "/quotes", body, source="bank-a", destination="bank-b", resource="quotes")
-    assert hub.deliver() == []
+    (again,) = hub.deliver()
+    assert (again.fsp_id, again.url, again.body) == (first.fsp_id, first.url, first.body)
 
 
 def test_the_payee_error_reaches_the_payer_and_strangers_get_3205(hub: Hub) -> None:

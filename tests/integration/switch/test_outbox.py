@@ -1,5 +1,6 @@
 """The callback outbox on SQLite and PostgreSQL: delivered rows go, failures come back after an
-exponential backoff, a permanent refusal or too many attempts parks the row as failed."""
+exponential backoff, a permanent refusal or too many attempts parks the row as failed; a
+callback sent from memory is written only when it fails."""
 
 from __future__ import annotations
 
@@ -128,3 +129,44 @@ def test_delivered_rows_are_deleted_in_groups(db: Database, clock: ManualClock) 
 def test_grouping_may_not_outlast_the_lease(db: Database, clock: ManualClock) -> None:
     with pytest.raises(ValueError, match="lease"):
         _worker(db, clock, ScriptedSender([]), mark_every=30)
+
+
+def test_a_callback_sent_from_memory_writes_nothing_when_it_goes_through(
+    db: Database, clock: ManualClock
+) -> None:
+    sender = ScriptedSender([200])
+    worker = _worker(db, clock, sender)
+    worker.send_unrecorded([_callback(7)])
+    assert asyncio.run(worker.deliver_due()) == 1
+    assert [c.url for c in sender.sent] == ["http://bank-a.test/transfers/7"]
+    assert _rows(db) == 0
+
+
+def test_a_callback_sent_from_memory_that_fails_is_kept_and_retried(
+    db: Database, clock: ManualClock
+) -> None:
+    sender = ScriptedSender([503, 200])
+    worker = _worker(db, clock, sender)
+    worker.send_unrecorded([_callback(8)])
+    assert asyncio.run(worker.deliver_due()) == 0  # 503: written, due again in 1 s
+    assert _rows(db) == 1
+    assert asyncio.run(worker.deliver_due()) == 0
+    assert len(sender.sent) == 1
+    clock.advance(timedelta(seconds=1))
+    assert asyncio.run(worker.deliver_due()) == 1
+    assert [c.url for c in sender.sent] == ["http://bank-a.test/transfers/8"] * 2
+    assert _rows(db) == 0
+
+
+def test_a_callback_sent_from_memory_that_is_refused_is_parked(
+    db: Database, clock: ManualClock
+) -> None:
+    worker = _worker(db, clock, ScriptedSender([404]))
+    worker.send_unrecorded([_callback(9)])
+    assert asyncio.run(worker.deliver_due()) == 0
+    ((parked, error),) = SqlSwitchStore(db).failed_callbacks(10)
+    assert (parked.callback.url, parked.attempts, error) == (
+        "http://bank-a.test/transfers/9",
+        1,
+        "HTTP 404",
+    )

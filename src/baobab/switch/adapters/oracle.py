@@ -3,6 +3,7 @@ Used for every party id type no external oracle is configured for."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 from sqlalchemy import delete, select
@@ -26,17 +27,22 @@ class SqlOracle:
         self._clock = clock
         self._cache_seconds = cache_seconds
         self._cache: dict[PartyKey, tuple[float, str | None]] = {}
+        self._reading = threading.Lock()
 
     def owner(self, party: PartyKey) -> str | None:
-        now = time.monotonic()
         cached = self._cache.get(party)
-        if cached is not None and now - cached[0] < self._cache_seconds:
+        if cached is not None and time.monotonic() - cached[0] < self._cache_seconds:
             return cached[1]
-        found = self._read(party)
-        if len(self._cache) > 100_000:
-            self._cache.clear()
-        self._cache[party] = (now, found)
-        return found
+        with self._reading:  # lookups of one party that missed together: one read
+            cached = self._cache.get(party)
+            if cached is not None and time.monotonic() - cached[0] < self._cache_seconds:
+                return cached[1]
+            now = time.monotonic()
+            found = self._read(party)
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            self._cache[party] = (now, found)
+            return found
 
     def _read(self, party: PartyKey) -> str | None:
         with self._db.engine.connect() as connection:

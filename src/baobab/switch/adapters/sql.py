@@ -17,12 +17,26 @@ from sqlalchemy import Connection, Row, delete, insert, select, update
 from baobab.infra.audit import SqlAuditTrail
 from baobab.infra.database import Database, insert_new
 from baobab.kernel.audit import AuditEvent
+from baobab.switch.adapters.rows import (
+    ANSWER_QUOTE,
+    FINISH_TRANSFER,
+    GET_QUOTE,
+    GET_TRANSFER,
+    NEW_QUOTE,
+    NEW_TRANSFER,
+    OPEN,
+    QUEUE,
+    callback_of,
+    outbox_row,
+    quote_of,
+    transfer_of,
+    transfer_row,
+)
 from baobab.switch.adapters.tables import (
     currencies,
     endpoints,
     outbox,
     participants,
-    quotes,
     transfers,
 )
 from baobab.switch.domain import (
@@ -34,10 +48,6 @@ from baobab.switch.domain import (
     TransferState,
 )
 from baobab.switch.ports import PendingCallback
-
-_OPEN = (TransferState.RECEIVED.value, TransferState.RESERVED.value)
-# Built once: SQLAlchemy then keys its compiled form without walking the statement per call.
-_QUEUE = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
 
 
 class SqlSwitchStore:
@@ -70,21 +80,10 @@ class SqlSwitchStore:
             return []
         due = at + self._lease if self._listener is not None else at
         rows = [
-            {
-                "fsp_id": callback.fsp_id,
-                "method": callback.method,
-                "url": callback.url,
-                "headers": json.dumps(callback.headers),
-                "body": callback.body,
-                "due_at": due,
-                "attempts": 0,
-                "failed": False,
-                "last_error": None,
-                "created_at": at,
-            }
+            outbox_row(callback, due_at=due, attempts=0, failed=False, error=None, at=at)
             for callback in callbacks
         ]
-        ids = connection.execute(_QUEUE, rows).scalars().all()
+        ids = connection.execute(QUEUE, rows).scalars().all()
         return [PendingCallback(i, c, 0) for i, c in zip(ids, callbacks, strict=True)]
 
     def hand_over(self, queued: list[PendingCallback]) -> None:
@@ -158,21 +157,18 @@ class SqlSwitchStore:
         self, transfer: HubTransfer, callbacks: Sequence[Callback], *, at: datetime
     ) -> HubTransfer | None:
         with self._db.transaction() as connection:
-            if not insert_new(connection, transfers, _transfer_row(transfer)):
-                row = connection.execute(
-                    select(transfers).where(transfers.c.transfer_id == transfer.transfer_id)
-                ).one()
-                return _transfer(row)
+            statement = NEW_TRANSFER[connection.dialect.name]
+            if connection.execute(statement, transfer_row(transfer)).first() is None:
+                row = connection.execute(GET_TRANSFER, {"transfer_id": transfer.transfer_id}).one()
+                return transfer_of(row)
             queued = self.queue(connection, callbacks, at)
         self.hand_over(queued)
         return None
 
     def get_transfer(self, transfer_id: str) -> HubTransfer | None:
         with self._db.engine.connect() as connection:
-            row = connection.execute(
-                select(transfers).where(transfers.c.transfer_id == transfer_id)
-            ).first()
-            return None if row is None else _transfer(row)
+            row = connection.execute(GET_TRANSFER, {"transfer_id": transfer_id}).first()
+            return None if row is None else transfer_of(row)
 
     def finish_transfer(
         self,
@@ -186,15 +182,14 @@ class SqlSwitchStore:
     ) -> bool:
         with self._db.transaction() as connection:
             changed = connection.execute(
-                update(transfers)
-                .where(transfers.c.transfer_id == transfer_id, transfers.c.state.in_(_OPEN))
-                .values(
-                    state=state.value,
-                    fulfilment=fulfilment,
-                    completed_at=completed_at,
-                    error_code=error_code,
-                )
-                .returning(transfers.c.transfer_id)
+                FINISH_TRANSFER,
+                {
+                    "b_id": transfer_id,
+                    "b_state": state.value,
+                    "b_fulfilment": fulfilment,
+                    "b_completed_at": completed_at,
+                    "b_error_code": error_code,
+                },
             ).first()
             if changed is None:
                 return False
@@ -206,11 +201,11 @@ class SqlSwitchStore:
         with self._db.engine.connect() as connection:
             rows = connection.execute(
                 select(transfers)
-                .where(transfers.c.state.in_(_OPEN), transfers.c.expiration < now)
+                .where(transfers.c.state.in_(OPEN), transfers.c.expiration < now)
                 .order_by(transfers.c.expiration)
                 .limit(limit)
             )
-            return [_transfer(row) for row in rows.all()]
+            return [transfer_of(row) for row in rows.all()]
 
     # --- outbox ----------------------------------------------------------------------------
 
@@ -240,7 +235,7 @@ class SqlSwitchStore:
                 .where(outbox.c.id.in_([row.id for row in rows]))
                 .values(due_at=lease_until)
             )
-            return [PendingCallback(row.id, _callback(row), row.attempts) for row in rows]
+            return [PendingCallback(row.id, callback_of(row), row.attempts) for row in rows]
 
     def callbacks_done(
         self,
@@ -264,19 +259,38 @@ class SqlSwitchStore:
                     .values(failed=True, attempts=outbox.c.attempts + 1, last_error=error[:500])
                 )
 
+    def keep_callbacks(
+        self,
+        retries: Sequence[tuple[Callback, datetime, str]],
+        failed: Sequence[tuple[Callback, str]],
+        *,
+        at: datetime,
+    ) -> None:
+        rows = [
+            outbox_row(callback, due_at=due_at, attempts=1, failed=False, error=error, at=at)
+            for callback, due_at, error in retries
+        ]
+        for callback, error in failed:
+            rows.append(
+                outbox_row(callback, due_at=at, attempts=1, failed=True, error=error, at=at)
+            )
+        if rows:
+            with self._db.transaction() as connection:
+                connection.execute(insert(outbox), rows)
+
     def failed_callbacks(self, limit: int) -> Sequence[tuple[PendingCallback, str]]:
         with self._db.engine.connect() as connection:
             rows = connection.execute(
                 select(outbox).where(outbox.c.failed.is_(True)).order_by(outbox.c.id).limit(limit)
             ).all()
             return [
-                (PendingCallback(row.id, _callback(row), row.attempts), row.last_error or "")
+                (PendingCallback(row.id, callback_of(row), row.attempts), row.last_error or "")
                 for row in rows
             ]
 
     # --- quotes ----------------------------------------------------------------------------
 
-    def record_quote(self, quote: HubQuote, callbacks: Sequence[Callback]) -> HubQuote | None:
+    def record_quote(self, quote: HubQuote) -> HubQuote | None:
         with self._db.transaction() as connection:
             row = {
                 "quote_id": quote.quote_id,
@@ -289,58 +303,37 @@ class SqlSwitchStore:
                 "response_headers": None,
                 "created_at": quote.created_at,
             }
-            if not insert_new(connection, quotes, row):
-                found = connection.execute(
-                    select(quotes).where(quotes.c.quote_id == quote.quote_id)
-                ).one()
-                return _quote(found)
-            queued = self.queue(connection, callbacks, quote.created_at)
-        self.hand_over(queued)
+            if connection.execute(NEW_QUOTE[connection.dialect.name], row).first() is None:
+                found = connection.execute(GET_QUOTE, {"quote_id": quote.quote_id}).one()
+                return quote_of(found)
         return None
 
     def get_quote(self, quote_id: str) -> HubQuote | None:
         with self._db.engine.connect() as connection:
-            row = connection.execute(select(quotes).where(quotes.c.quote_id == quote_id)).first()
-            return None if row is None else _quote(row)
+            row = connection.execute(GET_QUOTE, {"quote_id": quote_id}).first()
+            return None if row is None else quote_of(row)
 
     def answer_quote(
         self,
         quote_id: str,
         *,
+        payee: str,
         state: QuoteState,
         response: bytes,
         headers: Mapping[str, str],
-        callbacks: Sequence[Callback],
-        at: datetime,
-    ) -> bool:
+    ) -> str | None:
         with self._db.transaction() as connection:
-            changed = connection.execute(
-                update(quotes)
-                .where(quotes.c.quote_id == quote_id, quotes.c.state == QuoteState.RECEIVED.value)
-                .values(
-                    state=state.value, response=response, response_headers=json.dumps(dict(headers))
-                )
-                .returning(quotes.c.quote_id)
-            ).first()
-            if changed is None:
-                return False
-            queued = self.queue(connection, callbacks, at)
-        self.hand_over(queued)
-        return True
-
-
-def _quote(row: Row[Any]) -> HubQuote:
-    return HubQuote(
-        quote_id=row.quote_id,
-        payer=row.payer,
-        payee=row.payee,
-        digest=row.digest,
-        state=QuoteState(row.state),
-        expiration=row.expiration,
-        created_at=row.created_at,
-        response=None if row.response is None else bytes(row.response),
-        response_headers=None if row.response_headers is None else json.loads(row.response_headers),
-    )
+            payer: str | None = connection.execute(
+                ANSWER_QUOTE,
+                {
+                    "b_id": quote_id,
+                    "b_payee": payee,
+                    "b_state": state.value,
+                    "b_response": response,
+                    "b_headers": json.dumps(dict(headers)),
+                },
+            ).scalar()
+            return payer
 
 
 def _participant(connection: Connection, row: Row[Any]) -> Participant:
@@ -358,45 +351,3 @@ def _participant(connection: Connection, row: Row[Any]) -> Participant:
         currencies=frozenset(held),
         endpoints={str(kind): str(value) for kind, value in urls},
     )
-
-
-def _transfer_row(transfer: HubTransfer) -> dict[str, Any]:
-    return {
-        "transfer_id": transfer.transfer_id,
-        "payer": transfer.payer,
-        "payee": transfer.payee,
-        "amount": transfer.amount,
-        "currency": transfer.currency,
-        "condition": transfer.condition,
-        "expiration": transfer.expiration,
-        "state": transfer.state.value,
-        "digest": transfer.digest,
-        "created_at": transfer.created_at,
-        "fulfilment": transfer.fulfilment,
-        "completed_at": transfer.completed_at,
-        "error_code": transfer.error_code,
-        "payee_wants_patch": transfer.payee_wants_patch,
-    }
-
-
-def _transfer(row: Row[Any]) -> HubTransfer:
-    return HubTransfer(
-        transfer_id=row.transfer_id,
-        payer=row.payer,
-        payee=row.payee,
-        amount=row.amount,
-        currency=row.currency,
-        condition=row.condition,
-        expiration=row.expiration,
-        state=TransferState(row.state),
-        digest=row.digest,
-        created_at=row.created_at,
-        fulfilment=row.fulfilment,
-        completed_at=row.completed_at,
-        error_code=row.error_code,
-        payee_wants_patch=bool(row.payee_wants_patch),
-    )
-
-
-def _callback(row: Row[Any]) -> Callback:
-    return Callback(row.fsp_id, row.method, row.url, json.loads(row.headers), bytes(row.body))
