@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, cast
 
 import typer
-import uvicorn
 
 from baobab.cli.console import console, errors
 from baobab.fspsim import (
@@ -17,10 +16,10 @@ from baobab.fspsim import (
     Party,
     Simulator,
     SimulatorConfig,
-    build_app,
     load_config,
 )
 from baobab.fspsim.config import TransferAnswer, load_key
+from baobab.fspsim.server import serve
 from baobab.infra.logging import configure_logging
 from baobab.kernel.errors import InvalidInput
 
@@ -140,6 +139,4 @@ def fsp_sim(
     console.print(
         f"FSP {built.fsp_id} ({built.client_id}) on http://{host}:{port}, hub {built.hub_url}"
     )
-    uvicorn.run(
-        build_app(Simulator(built)), host=host, port=port, log_config=None, access_log=False
-    )
+    serve(Simulator(built), host=host, port=port)

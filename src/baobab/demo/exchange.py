@@ -24,6 +24,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from baobab.bootstrap import Platform
 from baobab.demo.client import SubsystemClient
@@ -113,7 +114,7 @@ def registry_app(
 
 
 @contextmanager
-def serving(app: Starlette) -> Iterator[str]:
+def serving(app: ASGIApp) -> Iterator[str]:
     """Serve ``app`` on a free local port in a thread; yields its base URL."""
     port = free_port()
     server = uvicorn.Server(

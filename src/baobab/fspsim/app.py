@@ -1,127 +1,162 @@
-"""The simulated FSP's HTTP face: the FSPIOP resources the hub calls (requests answered ``202``
-then by callback, callbacks acknowledged ``200``), plus the control API of :mod:`.control`."""
+"""The simulated FSP's HTTP face, a bare ASGI app: the FSPIOP resources the hub calls (requests
+answered ``202`` then by callback, callbacks acknowledged ``200``), plus the control API of
+:mod:`.control` under ``/sim``."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable
+from functools import lru_cache
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-
+from baobab.fspsim.asgi import (
+    Answer,
+    BodyTooLarge,
+    Call,
+    Receive,
+    Scope,
+    Send,
+    read_call,
+    send_answer,
+)
 from baobab.fspsim.control import ControlApi
 from baobab.fspsim.journal import Received
 from baobab.fspsim.simulator import Simulator
 from baobab.switch.fspiop import FspiopError, check_request
 from baobab.switch.fspiop.errors import ErrorCode
+from baobab.switch.fspiop.headers import ACCEPT, CONTENT_TYPE, DATE, DESTINATION, SOURCE
 
-ACCEPTED = Response(status_code=202)
-OK = Response(status_code=200)
+ACCEPTED = Answer(202)
+OK = Answer(200)
+NOT_FOUND = Answer(404, {"detail": "Not Found"})
+NOT_ALLOWED = Answer(405, {"detail": "Method Not Allowed"})
+TOO_LARGE = Answer(413, {"detail": "the body is too large"})
+
+# The FSPIOP resources a callback may concern, and the id of each: {Type}/{ID} or {ID}.
+_CALLBACKS = {"parties": 2, "participants": 2, "quotes": 1, "transfers": 1}
 
 
-def _fspiop_error(exc: FspiopError) -> JSONResponse:
-    return JSONResponse(exc.body(), status_code=exc.http_status)
-
-
-async def _inbound(
-    request: Request, resource: str, *, has_body: bool, expects_callback: bool
-) -> tuple[str, Any]:
-    """The FSPIOP source and JSON body of a request from the hub, its headers checked."""
-    headers = {k.lower(): v for k, v in request.headers.items()}
+@lru_cache(maxsize=512)
+def _checked_source(
+    resource: str,
+    has_body: bool,
+    expects_callback: bool,
+    values: tuple[str | None, str | None, str | None, str | None, str | None],
+) -> str:
+    """The FSPIOP source of a request with these header values, checked (FspiopError if not).
+    Kept per distinct value: within a second the hub sends the same ones again and again."""
+    names = (DATE, SOURCE, DESTINATION, CONTENT_TYPE, ACCEPT)
+    headers = {name: value for name, value in zip(names, values, strict=True) if value is not None}
     checked = check_request(
         headers, resource=resource, has_body=has_body, expects_callback=expects_callback
     )
+    return checked.source
+
+
+def inbound(
+    call: Call, resource: str, *, has_body: bool, expects_callback: bool
+) -> tuple[str, Any]:
+    """The FSPIOP source and JSON body of a request from the hub, its headers checked."""
+    h = call.headers
+    values = (h.get(DATE), h.get(SOURCE), h.get(DESTINATION), h.get(CONTENT_TYPE), h.get(ACCEPT))
+    source = _checked_source(resource, has_body, expects_callback, values)
     body: Any = None
     if has_body:
         try:
-            body = json.loads(await request.body())
+            body = json.loads(call.body)
         except ValueError as exc:
             raise FspiopError(ErrorCode.MALFORMED_SYNTAX, "the body is not JSON") from exc
         if not isinstance(body, dict):
             raise FspiopError(ErrorCode.MALFORMED_SYNTAX, "the body is not a JSON object")
-    return checked.source, body
+    return source, body
 
 
-def build_app(sim: Simulator) -> Starlette:
-    """The ASGI app of ``sim``."""
+class SimulatorApp:
+    """The ASGI app of one simulator; closes its link to the hub at lifespan shutdown."""
 
-    def note(request: Request, resource: str, id_: str, source: str, body: Any) -> None:
-        """Journal a request from the hub (requests and callbacks alike are kept)."""
-        at = sim.clock.now()
-        sim.journal.record(Received(request.method, resource, id_, False, source, body, at))
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.control = ControlApi(sim)
 
-    async def parties_get(request: Request) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
         try:
-            source, _ = await _inbound(request, "parties", has_body=False, expects_callback=True)
-        except FspiopError as exc:
-            return _fspiop_error(exc)
-        p = request.path_params
-        note(request, "parties", f"{p['type']}/{p['id']}", source, None)
-        sim.payee.party_lookup(p["type"], p["id"], requester=source)
-        return ACCEPTED
+            call = await read_call(scope, receive)
+        except BodyTooLarge:
+            await send_answer(send, TOO_LARGE)
+            return
+        answer = self.handle(call)
+        await send_answer(send, answer if isinstance(answer, Answer) else await answer)
 
-    async def quotes_post(request: Request) -> Response:
+    def handle(self, call: Call) -> Answer | Awaitable[Answer]:
+        """The answer to ``call``: at once for the FSPIOP resources (they answer later, by
+        callback), to be awaited for the control API."""
+        if call.segments[0] == "sim":
+            return self.control.answer(call)
         try:
-            source, body = await _inbound(request, "quotes", has_body=True, expects_callback=True)
+            return self.fspiop(call)
         except FspiopError as exc:
-            return _fspiop_error(exc)
-        note(request, "quotes", str(body.get("quoteId", "")), source, body)
-        sim.payee.quote(body, requester=source)
-        return ACCEPTED
+            return Answer(exc.http_status, exc.body())
 
-    async def transfers_post(request: Request) -> Response:
-        try:
-            source, body = await _inbound(
-                request, "transfers", has_body=True, expects_callback=True
-            )
-        except FspiopError as exc:
-            return _fspiop_error(exc)
-        note(request, "transfers", str(body.get("transferId", "")), source, body)
-        sim.payee.transfer(body, requester=source)
-        return ACCEPTED
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.sim.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
-    def callback(resource: str, *, error: bool) -> Any:
-        async def receive(request: Request) -> Response:
-            try:
-                source, body = await _inbound(
-                    request, resource, has_body=True, expects_callback=False
-                )
-            except FspiopError as exc:
-                return _fspiop_error(exc)
-            p = request.path_params
-            id_ = f"{p['type']}/{p['id']}" if "type" in p else p["id"]
-            at = sim.clock.now()
-            sim.journal.record(Received(request.method, resource, id_, error, source, body, at))
+    def fspiop(self, call: Call) -> Answer:
+        """Route an FSPIOP request or callback from the hub."""
+        segments, method = call.segments, call.method
+        resource, rest = segments[0], segments[1:]
+        id_size = _CALLBACKS.get(resource)
+        if id_size is None or len(rest) not in (0, id_size, id_size + 1):
+            return NOT_FOUND
+        if len(rest) == id_size + 1 and rest[-1] != "error":
+            return NOT_FOUND
+        if not rest:  # POST /quotes, POST /transfers
+            if method != "POST" or resource not in ("quotes", "transfers"):
+                return NOT_ALLOWED if resource in ("quotes", "transfers") else NOT_FOUND
+            return self.request(call, resource)
+        id_ = "/".join(rest[:id_size])
+        if method == "GET" and resource == "parties" and len(rest) == id_size:
+            source, _ = inbound(call, "parties", has_body=False, expects_callback=True)
+            self.note("GET", "parties", id_, error=False, source=source, body=None)
+            self.sim.payee.party_lookup(rest[0], rest[1], requester=source)
+            return ACCEPTED
+        error = len(rest) > id_size
+        if method == "PUT" or (method == "PATCH" and resource == "transfers" and not error):
+            source, body = inbound(call, resource, has_body=True, expects_callback=False)
+            self.note(method, resource, id_, error=error, source=source, body=body)
             return OK
+        return NOT_ALLOWED
 
-        return receive
+    def request(self, call: Call, resource: str) -> Answer:
+        """``POST /quotes`` or ``POST /transfers``: journalled, answered later by callback."""
+        source, body = inbound(call, resource, has_body=True, expects_callback=True)
+        key = "quoteId" if resource == "quotes" else "transferId"
+        self.note("POST", resource, str(body.get(key, "")), error=False, source=source, body=body)
+        if resource == "quotes":
+            self.sim.payee.quote(body, requester=source)
+        else:
+            self.sim.payee.transfer(body, requester=source)
+        return ACCEPTED
 
-    routes = [
-        Route("/parties/{type}/{id}", parties_get, methods=["GET"]),
-        Route("/parties/{type}/{id}", callback("parties", error=False), methods=["PUT"]),
-        Route("/parties/{type}/{id}/error", callback("parties", error=True), methods=["PUT"]),
-        Route("/participants/{type}/{id}", callback("participants", error=False), methods=["PUT"]),
-        Route(
-            "/participants/{type}/{id}/error",
-            callback("participants", error=True),
-            methods=["PUT"],
-        ),
-        Route("/quotes", quotes_post, methods=["POST"]),
-        Route("/quotes/{id}", callback("quotes", error=False), methods=["PUT"]),
-        Route("/quotes/{id}/error", callback("quotes", error=True), methods=["PUT"]),
-        Route("/transfers", transfers_post, methods=["POST"]),
-        Route("/transfers/{id}", callback("transfers", error=False), methods=["PUT", "PATCH"]),
-        Route("/transfers/{id}/error", callback("transfers", error=True), methods=["PUT"]),
-        *ControlApi(sim).routes(),
-    ]
+    def note(
+        self, method: str, resource: str, id_: str, *, error: bool, source: str, body: Any
+    ) -> None:
+        """Journal a message from the hub (requests and callbacks alike are kept)."""
+        at = self.sim.clock.now()
+        self.sim.journal.record(Received(method, resource, id_, error, source, body, at))
 
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await sim.aclose()
 
-    return Starlette(routes=routes, lifespan=lifespan)
+def build_app(sim: Simulator) -> SimulatorApp:
+    """The ASGI app of ``sim``."""
+    return SimulatorApp(sim)

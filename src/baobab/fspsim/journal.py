@@ -47,6 +47,11 @@ class Received:
         }
 
 
+def _expire(future: asyncio.Future[Received]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
+
+
 class Journal:
     """Records what arrives; :meth:`expect` before sending, then await the future."""
 
@@ -85,9 +90,12 @@ class Journal:
 
     async def wait(self, key: Key, future: asyncio.Future[Received], timeout: float) -> Received:
         """The message the future settles with; raises TimeoutError after ``timeout`` seconds."""
+        # A timer on the future itself: asyncio.wait_for would add a second future around it.
+        expiry = future.get_loop().call_later(timeout, _expire, future)
         try:
-            return await asyncio.wait_for(future, timeout)
+            return await future
         finally:
+            expiry.cancel()
             self.forget(key, future)
 
     def received(self, resource: str, id_: str) -> list[Received]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from baobab.fspsim.conditions import fulfilment_for, payment_request
+from baobab.fspsim.conditions import IssuedPackets, fulfilment_for, payment_request
 from baobab.fspsim.config import SimulatorConfig
 from baobab.fspsim.hub import HubClient, HubRefused
 from baobab.kernel.clock import Clock
@@ -45,6 +45,7 @@ class Payee:
         self._hub = hub
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
+        self._issued = IssuedPackets()
         self.failures: list[str] = []  # callbacks the hub did not accept
 
     @property
@@ -152,12 +153,15 @@ class Payee:
             "amount": money_json(transfer_amount),
             "transactionType": body["transactionType"],
         }
-        packet, condition = payment_request(
+        packet, condition, fulfilment = payment_request(
             config.secret,
             amount=transfer_amount.minor,
             expires_at=expires,
             destination=f"g.{config.fsp_id}.{payee['partyIdType']}.{payee['partyIdentifier']}".lower(),
             data=transaction,
+        )
+        self._issued.remember(
+            condition=condition, packet=packet, fulfilment=fulfilment, amount=transfer_amount.minor
         )
         return {
             "transferAmount": money_json(transfer_amount),
@@ -201,11 +205,16 @@ class Payee:
         )
 
     def _fulfilment(self, config: SimulatorConfig, body: dict[str, Any]) -> str:
-        packet = read_ilp_prepare_packet(str(body["ilpPacket"]))
-        fulfilment = fulfilment_for(config.secret, packet)
-        if condition_of(fulfilment) != body["condition"]:
-            raise ValueError("the condition is not one this FSP issued for this packet")
-        if money_of(body["amount"]).minor != packet.amount:
+        condition, packet_text = str(body["condition"]), str(body["ilpPacket"])
+        known = self._issued.recall(condition, packet_text)
+        if known is None:  # not a recent quote: derive it from the packet
+            packet = read_ilp_prepare_packet(packet_text)
+            fulfilment = fulfilment_for(config.secret, packet)
+            if condition_of(fulfilment) != condition:
+                raise ValueError("the condition is not one this FSP issued for this packet")
+            known = fulfilment, packet.amount
+        fulfilment, amount = known
+        if money_of(body["amount"]).minor != amount:
             raise ValueError("the amount differs from the quoted ILP packet")
         if parse_datetime_text(str(body["expiration"])) <= self._clock.now():
             raise ValueError("the transfer has expired")

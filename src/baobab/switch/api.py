@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from baobab.infra.http.lean_route import LeanRoute
 from baobab.switch.admin_api import build_admin_routes
 from baobab.switch.bulk_api import build_bulk_routes
 from baobab.switch.domain import SWITCH_SCOPES
 from baobab.switch.fspiop_api import PREFIX, build_transfer_routes
-from baobab.switch.lean_route import LeanRoute
 from baobab.switch.lookup_api import build_party_routes, build_quote_routes
 from baobab.switch.outbox import CallbackWorker
 from baobab.switch.service import Switch

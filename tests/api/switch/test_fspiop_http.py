@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from baobab.infra.http.lean_route import LeanRoute
 from baobab.kernel.ids import new_id
 from baobab.switch.api import build_router
 from baobab.switch.fspiop import ErrorCode, FspiopError
 from baobab.switch.fspiop_api import Admission
-from baobab.switch.lean_route import LeanRoute
 from tests.api.switch.conftest import Hub
 
 

@@ -208,3 +208,30 @@ def test_a_packet_from_another_payee_is_refused() -> None:
         assert "condition" in answer["errorInformation"]["errorDescription"]
 
     asyncio.run(scenario())
+
+
+def test_a_payee_that_forgot_its_quotes_still_fulfils_from_the_packet() -> None:
+    async def scenario() -> None:
+        hub = FakeHub()
+        secret = bytes(range(32))
+        quote = await quoted(simulator(hub, secret=secret), hub)
+        restarted = simulator(hub, secret=secret)  # same secret, nothing remembered
+        _, answer = await transferred(restarted, hub, transfer_request(quote))
+        assert answer["transferState"] == "COMMITTED"
+        assert fulfils(answer["fulfilment"], quote["condition"])
+
+    asyncio.run(scenario())
+
+
+def test_another_packet_under_a_remembered_condition_is_refused() -> None:
+    async def scenario() -> None:
+        hub = FakeHub()
+        sim = simulator(hub)
+        first, second = await quoted(sim, hub), await quoted(sim, hub, amount="2000")
+        body = transfer_request(first, ilpPacket=second["ilpPacket"])
+        path, answer = await transferred(sim, hub, body)
+        assert path.endswith("/error")
+        assert answer["errorInformation"]["errorCode"] == "3100"
+        assert "condition" in answer["errorInformation"]["errorDescription"]
+
+    asyncio.run(scenario())
