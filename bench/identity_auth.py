@@ -9,7 +9,10 @@ and year of birth) for a relying party whose bearer access token is verified on 
 One request in ten claims a wrong year and must be answered "no"; every answer is checked. Each
 authentication is audited through the group-commit journal; afterwards the audit chain must
 verify and hold exactly one ``identity.authentication`` entry per request sent. Server and load
-generator share this machine's cores.
+generator share this machine's cores. Those runs are closed loop (a connection sends its next
+request when the answer comes, so a slow server slows the load); with ``--rate R`` (the full run:
+1,500/s) one more run is open loop: requests fall due at a constant rate over the same
+connections, and latency counts from when a request was due (``arrivals=constant``).
 
 **Enrolment.** ``EnrolmentService.submit`` on the full path (packet signature against the
 agency's registered key, schema check, deduplication against a gallery of ``--gallery`` synthetic
@@ -91,13 +94,22 @@ class Sizes:
     connections: int
     gallery: int
     enrolments: int
+    rate: float  # requests/s of the open-loop run after the closed-loop ones (0: none)
 
 
 # the per-identity limit (30 a minute): requests go round the people in turn, so a run of
 # r requests/s for s seconds needs people >= r * s / 30 (with room for the warm-up)
-QUICK = Sizes(people=1_000, runs=2, seconds=3.0, connections=32, gallery=20_000, enrolments=400)
+QUICK = Sizes(
+    people=1_000, runs=2, seconds=3.0, connections=32, gallery=20_000, enrolments=400, rate=0
+)
 FULL = Sizes(
-    people=5_000, runs=3, seconds=15.0, connections=32, gallery=1_000_000, enrolments=2_000
+    people=5_000,
+    runs=3,
+    seconds=15.0,
+    connections=32,
+    gallery=1_000_000,
+    enrolments=2_000,
+    rate=1_500,
 )
 
 
@@ -216,8 +228,10 @@ def serve(data_dir: Path, port: int, profile: Path | None) -> None:
 
     uvicorn parses HTTP with httptools and runs on uvloop when they are installed (its
     ``standard`` extra), as a production deployment would; the access log is off (metrics
-    count requests). ``profile`` writes a cProfile of the event-loop thread on exit."""
+    count requests); start-up's objects are frozen out of garbage collection, as in
+    ``baobab serve``. ``profile`` writes a cProfile of the event-loop thread on exit."""
     import cProfile  # noqa: PLC0415 - only the server process needs these
+    import gc  # noqa: PLC0415
     import importlib.util  # noqa: PLC0415
 
     import uvicorn  # noqa: PLC0415
@@ -242,6 +256,7 @@ def serve(data_dir: Path, port: int, profile: Path | None) -> None:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     listener.bind(("127.0.0.1", port))
     print(json.dumps({"listening": port, "http": http, "loop": loop}), flush=True)
+    gc.freeze()  # as ``baobab serve`` does: what start-up built stays out of collections
     if profiler:
         profiler.enable()
     uvicorn.Server(config).run(sockets=[listener])
@@ -308,28 +323,65 @@ class Load:
     next: int  # the next request to send: connections take them in turn, round the people
 
 
+async def _exchange(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    item: Request,
+    load: Load,
+    since: float,
+) -> None:
+    """Send one request, read its answer, check it; the latency counts from ``since``."""
+    request, expected = item
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    at = head.lower().find(b"content-length:")
+    length = int(head[at + 15 : head.index(b"\r\n", at)]) if at >= 0 else 0
+    body = await reader.readexactly(length)
+    load.latencies.append(time.perf_counter() - since)
+    load.answered += 1
+    ok = head.startswith(b"HTTP/1.1 200")
+    if ok and expected is not None:
+        ok = (b'"authenticated":true' in body) is expected
+    if not ok:
+        load.wrong.append(head.split(b"\r\n", 1)[0].decode() + " " + body.decode()[:300])
+
+
 async def _connection(port: int, requests: list[Request], deadline: float, load: Load) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     count = len(requests)
     try:
         while time.perf_counter() < deadline:
-            request, expected = requests[load.next % count]
+            item = requests[load.next % count]
             load.next += 1
-            started = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            at = head.lower().find(b"content-length:")
-            length = int(head[at + 15 : head.index(b"\r\n", at)]) if at >= 0 else 0
-            body = await reader.readexactly(length)
-            load.latencies.append(time.perf_counter() - started)
-            load.answered += 1
-            ok = head.startswith(b"HTTP/1.1 200")
-            if ok and expected is not None:
-                ok = (b'"authenticated":true' in body) is expected
-            if not ok:
-                load.wrong.append(head.split(b"\r\n", 1)[0].decode() + " " + body.decode()[:300])
+            await _exchange(reader, writer, item, load, time.perf_counter())
     finally:
         writer.close()
+
+
+async def _paced(port: int, requests: list[Request], sizes: Sizes, start: int) -> Load:
+    """Open loop: request ``i`` is due at ``i / rate`` seconds, whatever came before, and its
+    latency counts from then, so time spent waiting for a free connection (the server being
+    behind) is in the figure instead of silently lowering the rate."""
+    load = Load([], 0, [], start)
+    rate = sizes.rate
+    count, total = len(requests), int(sizes.seconds * rate)
+    began = time.perf_counter()
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while load.next - start < total:
+                due = began + (load.next - start) / rate
+                item = requests[load.next % count]
+                load.next += 1
+                if (wait := due - time.perf_counter()) > 0:
+                    await asyncio.sleep(wait)
+                await _exchange(reader, writer, item, load, due)
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(sizes.connections)))
+    return load
 
 
 async def _generate(
@@ -362,6 +414,7 @@ class Measured:
     client_us: list[float]  # load generator CPU per authentication
     health_us: list[float]  # server CPU per /health request: the HTTP stack's own cost
     stack: str = ""  # the server's HTTP parser and event loop
+    paced: tuple[float, float, float] | None = None  # open loop: answers/s, p50 and p99 (ms)
 
 
 def _prepare(sizes: Sizes, settings: Settings, port: int) -> tuple[list[Request], int]:
@@ -441,6 +494,18 @@ def _drive(
         measured.p50s.append(ordered[len(ordered) // 2] * 1000)
         measured.p99s.append(ordered[int(len(ordered) * 0.99)] * 1000)
         measured.answered += load.answered
+    if sizes.rate:
+        started = time.perf_counter()
+        load = asyncio.run(_paced(port, requests, sizes, position))
+        elapsed = time.perf_counter() - started
+        check(not load.wrong, f"wrong answers: {load.wrong[:3]}")
+        ordered = sorted(load.latencies)
+        measured.paced = (
+            load.answered / elapsed,
+            ordered[len(ordered) // 2] * 1000,
+            ordered[int(len(ordered) * 0.99)] * 1000,
+        )
+        measured.answered += load.answered
     return measured
 
 
@@ -500,6 +565,12 @@ def bench_auth(sizes: Sizes, root: Path, profile: Path | None = None, workers: i
     emit(case, "client_cpu_us_per_auth", statistics.median(measured.client_us), "us", runs)
     health = statistics.median(measured.health_us)
     emit("http,route=/health", "server_cpu_us_per_request", health, "us", runs)
+    if measured.paced:
+        answered, p50, p99 = measured.paced
+        paced = f"{case},arrivals=constant,rate={sizes.rate:g}"
+        emit(paced, "auth_per_s", answered, "1/s", 1)
+        emit(paced, "p50_ms", p50, "ms", 1)
+        emit(paced, "p99_ms", p99, "ms", 1, target=50)
 
 
 def _wait_for(port: int, servers: list[subprocess.Popen[bytes]]) -> str:
@@ -626,6 +697,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--submitters", type=int, default=4, help="concurrent enrolment threads")
     parser.add_argument("--connections", type=int, help="keep-alive connections of the load")
     parser.add_argument(
+        "--rate", type=float, help="requests/s of the open-loop authentication run (0: none)"
+    )
+    parser.add_argument(
         "--asgi", type=int, metavar="N", help="only the in-process case: N requests per run"
     )
     args = parser.parse_args(argv)
@@ -639,6 +713,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sizes = dataclasses.replace(sizes, people=args.people)
     if args.connections:
         sizes = dataclasses.replace(sizes, connections=args.connections)
+    if args.rate is not None:
+        sizes = dataclasses.replace(sizes, rate=args.rate)
     with tempfile.TemporaryDirectory(prefix="baobab-bench-identity-") as tmp:
         try:
             if args.asgi:

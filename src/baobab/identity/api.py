@@ -10,13 +10,11 @@ role (``enrolment_agency``, ``relying_party``). Every refusal is problem+json.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import HTTPAuthorizationCredentials
 
 from baobab.directory import Role
 from baobab.identity.api_models import (
@@ -50,7 +48,8 @@ from baobab.identity.ports import OutboxReader
 from baobab.identity.resident import ResidentService
 from baobab.identity.schema import ProfileCatalogue
 from baobab.identity.services import EnrolmentService
-from baobab.infra.http.auth import Credentials, MissingScope, principal_of
+from baobab.infra.http.auth import ScopeGuard
+from baobab.infra.http.lean_route import LeanRoute
 from baobab.kernel.errors import BaobabError, Forbidden
 from baobab.kernel.principal import Principal
 
@@ -60,20 +59,21 @@ class MissingRole(Forbidden):
     title = "The caller's institution lacks the role"
 
 
-def require(
-    scope: str, role: str | None = None
-) -> Callable[[Request, HTTPAuthorizationCredentials | None], Coroutine[Any, Any, Principal]]:
+class _Guard(ScopeGuard):
+    """Admits callers whose token carries the scope and whose member has the role, if any."""
+
+    def __init__(self, scope: str, role: str | None) -> None:
+        super().__init__(scope)
+        self.role = role
+
+    def admit(self, principal: Principal) -> None:
+        if self.role is not None and self.role not in principal.roles:
+            raise MissingRole(f"this operation is for members with the role {self.role!r}")
+
+
+def require(scope: str, role: str | None = None) -> ScopeGuard:
     """Admit callers whose token carries ``scope`` and whose member has ``role``."""
-
-    async def dependency(request: Request, credentials: Credentials) -> Principal:
-        principal = principal_of(request, credentials)
-        if not principal.has_scope(scope):
-            raise MissingScope(f"this operation needs the scope {scope!r}", extra={"scope": scope})
-        if role is not None and role not in principal.roles:
-            raise MissingRole(f"this operation is for members with the role {role!r}")
-        return principal
-
-    return dependency
+    return _Guard(scope, role)
 
 
 Agency = Annotated[Principal, Depends(require("identity:enrol", Role.ENROLMENT_AGENCY))]
@@ -112,15 +112,11 @@ def build_router(
         )
         return OtpSentOut.of(sent)
 
-    @router.post(
-        "/authenticate",
-        response_model=AuthOut,
-        summary="Yes/no authentication by demographics and/or OTP",
-    )
     async def authenticate(body: AuthIn, principal: Authenticator) -> Response:
-        # The hot path: the checks run on the event loop (a keyed read and comparisons, no
-        # lock waits), and the wait for the group-committed audit entry holds no thread.
-        # An OTP factor writes a row under a lock, so it goes to a worker thread.
+        # The hot path: served by LeanRoute (no dependency solving); the checks run on
+        # the event loop (a keyed read and comparisons, no lock waits), and the wait for the
+        # group-committed audit entry holds no thread. An OTP factor writes a row under a
+        # lock, so it goes to a worker thread.
         arguments: dict[str, Any] = {
             "partner": Partner(principal.client_id),
             "individual_id": body.individual_id,
@@ -140,6 +136,15 @@ def build_router(
             raise answer
         # serialised here, once: a returned model would be validated again, then serialised
         return Response(AuthOut.of(answer).model_dump_json(), media_type="application/json")
+
+    router.add_api_route(
+        "/authenticate",
+        authenticate,
+        methods=["POST"],
+        response_model=AuthOut,
+        summary="Yes/no authentication by demographics and/or OTP",
+        route_class_override=LeanRoute,
+    )
 
     @router.post(
         "/ekyc",

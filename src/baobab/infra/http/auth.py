@@ -33,6 +33,7 @@ class TokenVerifier(Protocol):
 
 
 _DESCRIPTION = "Access token from /directory/oauth2/token"
+_HOW_TO_CALL = "send an access token as 'Authorization: Bearer <token>'"
 _bearer = HTTPBearer(auto_error=False, description=_DESCRIPTION)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 
@@ -40,17 +41,22 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 def principal_of(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
     """The verified caller of ``request``; raises ``Unauthenticated`` when there is none."""
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise MissingToken("send an access token as 'Authorization: Bearer <token>'")
+        raise MissingToken(_HOW_TO_CALL)
+    return _verified(request, credentials.credentials)
+
+
+def _verified(request: Request, token: str) -> Principal:
     verifier: TokenVerifier = request.app.state.verifier
-    principal = verifier.verify(credentials.credentials)
+    principal = verifier.verify(token)
     request.state.principal = principal
     return principal
 
 
-class _ScopeGuard(HTTPBearer):
+class ScopeGuard(HTTPBearer):
     """The dependency :func:`require_scope` returns: one call that reads the bearer token,
     verifies it and checks the scope (no nested dependency to solve per request), while
-    OpenAPI still shows the routes as guarded by the ``HTTPBearer`` scheme."""
+    OpenAPI still shows the routes as guarded by the ``HTTPBearer`` scheme. A block that checks
+    more about its callers (a member's role) subclasses it and overrides :meth:`admit`."""
 
     def __init__(self, scope: str) -> None:
         super().__init__(auto_error=False, scheme_name="HTTPBearer", description=_DESCRIPTION)
@@ -58,19 +64,21 @@ class _ScopeGuard(HTTPBearer):
 
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        credentials = (
-            HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
-            if scheme and token.strip()
-            else None
-        )
-        principal = principal_of(request, credentials)
+        token = token.strip()
+        if not (scheme and token) or scheme.lower() != "bearer":
+            raise MissingToken(_HOW_TO_CALL)
+        principal = _verified(request, token)
         if not principal.has_scope(self.scope):
             raise MissingScope(
                 f"this operation needs the scope {self.scope!r}", extra={"scope": self.scope}
             )
+        self.admit(principal)
         return principal
+
+    def admit(self, principal: Principal) -> None:
+        """Further checks on a caller who has the scope; raises a Baobab error to refuse."""
 
 
 def require_scope(scope: str) -> HTTPBearer:
     """A dependency that admits only callers whose token carries ``scope``."""
-    return _ScopeGuard(scope)
+    return ScopeGuard(scope)
