@@ -1,47 +1,50 @@
-"""Benchmark: a provider called directly and through the exchange gateway, over real HTTP.
+"""Benchmark: providers called directly and through the exchange gateway, over real HTTP.
 
 Run from the repository root: ``.venv/bin/python -m bench.exchange_gateway [--quick]``.
 
-Three processes on this machine: the provider (a bare ASGI echo app under uvicorn), the gateway
-(the exchange's router under uvicorn: token check, X-Road-Client check, access right, request
-signature, forwarding over pooled HTTP/1.1, response signature, group-committed hash-chained
-message log) and the load generator (raw asyncio HTTP/1.1 keep-alive connections, in this
-process). The same echo is called directly and through the gateway with 1 KB and 100 KB bodies
-(POST, the answer is the body back), in the same minute. The instance key is P-256 (the
-development default) unless ``--key-type Ed25519``; uvicorn's parser (``--http``) is the same
-for provider and gateway.
+Processes on this machine: the providers, the gateway (the exchange's router under uvicorn:
+token check, X-Road-Client check, access right, request signature, forwarding over pooled
+HTTP/1.1, response signature, group-committed hash-chained message log) and the load generator
+(raw asyncio HTTP/1.1 keep-alive connections, in this process). Each provider case sends the same
+request directly and through the gateway, in the same minute (``--providers``):
+
+- ``echo``: a bare ASGI echo app under uvicorn, 1 KB and 100 KB bodies (POST, the body back) —
+  the cheapest provider there is, so the ratio is the worst case;
+- ``registry``: Baobab's registries API on its own database, set up with the ``baobab`` command
+  and asked for one household by id (``POST .../read``) — a registry answering a ministry, the
+  exchange's own scenario (see :mod:`bench.exchange_provider`).
+
+The instance key is P-256 (the development default) unless ``--key-type Ed25519``; uvicorn's
+parser (``--http``) is the same for providers and gateway.
 
 Figures: ``requests_per_s`` under load (``concurrency`` connections) for each case;
 ``server_cpu_us_per_request``: CPU time (user + system, from ``/proc``) the answering server
 process spent per request during that load — the gateway's own cost, without its provider, and
-the figure that survives a busy machine best; ``added_p50_ms``/``added_p99_ms``: the gateway's
-latency minus the direct latency, measured with one connection (no queueing); and
-``ratio_vs_direct`` (gateway over direct throughput). ``--profile FILE`` writes the gateway
-process's cProfile statistics.
+the figure that survives a busy machine best; ``provider_cpu_us_per_request``: the provider's
+CPU per message while called through the gateway; ``added_p50_ms``/``added_p99_ms``: the
+gateway's latency minus the direct latency, measured with one connection (no queueing); and
+``ratio_vs_direct`` (gateway over direct throughput) per provider case. ``--profile FILE`` writes
+the gateway process's cProfile statistics.
 
-The result is checked: every gateway answer is 200 with the body sent, carries X-Road-Request-Id;
-the message log holds exactly one ``ok`` entry per gateway call and its chain and checkpoints
-verify. Any failure exits non-zero.
+The result is checked: every answer is 200 with the expected body (the body sent; the record one
+direct read returned), every gateway answer carries X-Road-Request-Id; the message log holds
+exactly one ``ok`` entry per gateway call and its chain and checkpoints verify. Any failure exits
+non-zero.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import importlib.util
 import json
 import multiprocessing
-import os
 import signal
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import uvicorn
 from sqlalchemy import text
@@ -60,41 +63,26 @@ from baobab.directory import (
 from baobab.infra.settings import Settings
 from baobab.kernel.signing import Signer
 from bench.databases import postgres_database
+from bench.exchange_load import (
+    Figures,
+    Target,
+    percentile,
+    run_once,
+    wait_for,
+)
+from bench.exchange_provider import (
+    BASE_PATH,
+    Case,
+    RegistryProvider,
+    cases,
+    expected_answer,
+    serve_echo,
+    serve_registry,
+    set_up_registry,
+)
 
 CONSUMER = "GOV/MOSA/benefits"
 PROVIDER = "GOV/CRVS/registry"
-SIZES = {"1KB": 1024, "100KB": 100 * 1024}
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-# --- the provider: a bare ASGI echo -----------------------------------------------------------
-
-
-async def echo_app(scope: Scope, receive: Receive, send: Send) -> None:
-    """Answers every POST with its body (a provider that costs as little as possible)."""
-    if scope["type"] != "http":
-        return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
-    headers = [
-        (b"content-type", b"application/octet-stream"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-def serve_provider(port: int, http: str) -> None:
-    uvicorn.run(
-        echo_app, host="127.0.0.1", port=port, log_level="warning", access_log=False, http=http
-    )
 
 
 # --- the gateway process ----------------------------------------------------------------------
@@ -148,85 +136,6 @@ def _serve_gateway(spec: GatewayProcess) -> None:
     )
 
 
-# --- the load generator: raw asyncio HTTP/1.1 -------------------------------------------------
-
-
-@dataclass
-class Outcome:
-    latencies: list[float]
-    errors: list[str]
-    message_ids: int
-
-
-async def _one(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes, body: bytes
-) -> tuple[int, dict[bytes, bytes], bytes]:
-    writer.write(request)
-    await writer.drain()
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    status = int(lines[0].split(b" ", 2)[1])
-    headers = {}
-    for line in lines[1:]:
-        if line:
-            name, _, value = line.partition(b":")
-            headers[name.strip().lower()] = value.strip()
-    answer = await reader.readexactly(int(headers.get(b"content-length", b"0")))
-    return status, headers, answer
-
-
-def build_request(host: str, path: str, body: bytes, extra: dict[str, str]) -> bytes:
-    lines = [
-        f"POST {path} HTTP/1.1",
-        f"Host: {host}",
-        "Content-Type: application/octet-stream",
-        f"Content-Length: {len(body)}",
-        *(f"{k}: {v}" for k, v in extra.items()),
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-
-
-async def load(
-    ports: list[int],
-    path: str,
-    body: bytes,
-    extra: dict[str, str],
-    *,
-    connections: int,
-    seconds: float,
-) -> Outcome:
-    """``connections`` keep-alive connections, each sending one request after the other; they
-    are spread over ``ports`` (replicas) in turn."""
-    request = build_request(f"127.0.0.1:{ports[0]}", path, body, extra)
-    latencies: list[float] = []
-    errors: list[str] = []
-    ids = 0
-    deadline = time.perf_counter() + seconds
-
-    async def worker(port: int) -> None:
-        nonlocal ids
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                status, headers, answer = await _one(reader, writer, request, body)
-                latencies.append(time.perf_counter() - started)
-                if status != 200 or answer != body:
-                    errors.append(f"{status}: {answer[:200]!r}")
-                if b"x-road-request-id" in headers:
-                    ids += 1
-        finally:
-            writer.close()
-
-    await asyncio.gather(*(worker(ports[i % len(ports)]) for i in range(connections)))
-    return Outcome(latencies, errors, ids)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 # --- setup, run, check ------------------------------------------------------------------------
 
 
@@ -242,49 +151,55 @@ def emit(case: str, metric: str, value: float, unit: str, runs: int) -> None:
     print(json.dumps(line), flush=True)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What the bench's setup hands to the measurement: the consumer's token (scopes
+    ``exchange:call`` and ``registries:read``) and the provider subsystem's own token (for the
+    registry's admission of gateway calls)."""
+
+    consumer_token: str
+    provider_token: str
+    platform: Platform
+
+
 def prepare(
-    data_dir: str, database_url: str | None, gateway_port: int, provider_port: int
-) -> tuple[str, Platform]:
-    """Register consumer and provider, the service and the right; return the consumer's token."""
+    data_dir: str,
+    database_url: str | None,
+    gateway_port: int,
+    provider_port: int,
+    registry_port: int,
+) -> Prepared:
+    """Register consumer and provider, the two services and the rights; issue the tokens."""
     settings = settings_of(data_dir, database_url, gateway_port)
     platform = bootstrap(settings, upgrade=True)
     directory, registry = platform.directory, platform.exchange.registry
     instance = settings.instance
     consumer, provider = (ClientId.parse(f"{instance}/{c}") for c in (CONSUMER, PROVIDER))
-    signer = Signer.generate()
+    signers = {consumer: Signer.generate(), provider: Signer.generate()}
     for cid, role in ((consumer, Role.MINISTRY), (provider, Role.REGISTRY_OWNER)):
         directory.add_member(
             actor="bench", member_id=cid.member, name=str(cid.member), roles=[role]
         )
         directory.add_subsystem(actor="bench", client_id=cid)
-    directory.add_key(actor="bench", client_id=consumer, jwk=signer.public_jwk())
+        directory.add_key(actor="bench", client_id=cid, jwk=signers[cid].public_jwk())
+        directory.grant(actor="bench", client_id=cid, service=ServiceRef(None, "registries:read"))
     directory.grant(actor="bench", client_id=consumer, service=ServiceRef(None, "exchange:call"))
-    registry.register(
-        actor="bench",
-        provider=provider,
-        code="echo",
-        version="1",
-        base_url=f"http://127.0.0.1:{provider_port}",
-    )
-    directory.grant(actor="bench", client_id=consumer, service=ServiceRef(provider, "echo"))
-    assertion = client_assertion(
-        signer, client_id=str(consumer), audience=settings.token_endpoint, now=platform.clock.now()
-    )
-    issued = platform.tokens.issue(TokenRequest("client_credentials", JWT_BEARER, assertion, None))
-    return issued.access_token, platform
-
-
-def wait_for(port: int, process: Any) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if not process.is_alive():
-            raise SystemExit(f"a server on port {port} died on start")
-        try:
-            asyncio.run(asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 1))
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"nothing listens on port {port}")
+    for code, base_url in (
+        ("echo", f"http://127.0.0.1:{provider_port}"),
+        ("households", f"http://127.0.0.1:{registry_port}{BASE_PATH}"),
+    ):
+        registry.register(
+            actor="bench", provider=provider, code=code, version="1", base_url=base_url
+        )
+        directory.grant(actor="bench", client_id=consumer, service=ServiceRef(provider, code))
+    tokens = {}
+    for cid, signer in signers.items():
+        assertion = client_assertion(
+            signer, client_id=str(cid), audience=settings.token_endpoint, now=platform.clock.now()
+        )
+        request = TokenRequest("client_credentials", JWT_BEARER, assertion, None)
+        tokens[cid] = platform.tokens.issue(request).access_token
+    return Prepared(tokens[consumer], tokens[provider], platform)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -300,72 +215,83 @@ def run_on(args: argparse.Namespace, database_url: str | None) -> int:
     key = Path(data_dir) / "instance.jwk"
     key.write_text(json.dumps(Signer.generate(args.key_type).private_jwk()))
     key.chmod(0o600)
-    provider_port = free_port()
+    provider_port, registry_port = free_port(), free_port()
     gateway_ports = [free_port() for _ in range(args.replicas)]
-    token, platform = prepare(data_dir, database_url, gateway_ports[0], provider_port)
+    prepared = prepare(data_dir, database_url, gateway_ports[0], provider_port, registry_port)
+    public_url = prepared.platform.settings.public_url
+    instance = prepared.platform.settings.instance
+    registry_dir = str(Path(data_dir) / "registry")
+    if "registry" in args.providers:
+        readers = [f"{instance}/{CONSUMER}", f"{instance}/{PROVIDER}"]
+        set_up_registry(registry_dir, str(key), public_url, readers)
     context = multiprocessing.get_context("spawn")
-    servers = [
-        context.Process(target=serve_provider, args=(provider_port, args.http), daemon=True),
-        *(
+    providers = {
+        "echo": (
+            provider_port,
+            context.Process(target=serve_echo, args=(provider_port, args.http), daemon=True),
+        ),
+        "registry": (
+            registry_port,
             context.Process(
-                target=serve_gateway,
+                target=serve_registry,
                 args=(
-                    GatewayProcess(
-                        data_dir, database_url, port, gateway_ports[0], args.http, args.profile
+                    RegistryProvider(
+                        registry_dir,
+                        str(key),
+                        public_url,
+                        registry_port,
+                        args.http,
+                        prepared.provider_token,
                     ),
                 ),
                 daemon=True,
-            )
-            for port in gateway_ports
+            ),
         ),
+    }
+    providers = {name: providers[name] for name in args.providers}
+    gateways = [
+        context.Process(
+            target=serve_gateway,
+            args=(
+                GatewayProcess(
+                    data_dir, database_url, port, gateway_ports[0], args.http, args.profile
+                ),
+            ),
+            daemon=True,
+        )
+        for port in gateway_ports
     ]
-    for server in servers:
+    started = [*providers.values(), *zip(gateway_ports, gateways, strict=True)]
+    for _, server in started:
         server.start()
     try:
-        for port, server in zip([provider_port, *gateway_ports], servers, strict=True):
+        for port, server in started:
             wait_for(port, server)
-        pids = {
-            "direct": [servers[0].pid or 0],
-            "gateway": [server.pid or 0 for server in servers[1:]],
-        }
         return measure(
             args,
-            token=token,
-            platform=platform,
-            ports={"direct": [provider_port], "gateway": gateway_ports},
-            pids=pids,
+            prepared=prepared,
+            providers={name: (port, server.pid or 0) for name, (port, server) in providers.items()},
+            gateways=(gateway_ports, [server.pid or 0 for server in gateways]),
         )
     finally:
-        for server in servers:
+        for _, server in started:
             server.terminate()
             server.join(timeout=10)
-        platform.close()
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of processes so far (Linux ``/proc``; 0 elsewhere)."""
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+        prepared.platform.close()
 
 
 def measure(
     args: argparse.Namespace,
     *,
-    token: str,
-    platform: Platform,
-    ports: dict[str, list[int]],
-    pids: dict[str, list[int]],
+    prepared: Prepared,
+    providers: dict[str, tuple[int, int]],
+    gateways: tuple[list[int], list[int]],
 ) -> int:
-    instance = platform.settings.instance
-    consumer = f"{instance}/{CONSUMER}"
-    gateway_path = f"/exchange/r1/{instance}/{PROVIDER}/echo/echo"
-    gateway_headers = {"Authorization": f"Bearer {token}", "X-Road-Client": consumer}
+    instance = prepared.platform.settings.instance
+    gateway_headers = {
+        "Authorization": f"Bearer {prepared.consumer_token}",
+        "X-Road-Client": f"{instance}/{CONSUMER}",
+    }
     failures: list[str] = []
     sent_through_gateway = 0
     db = (
@@ -374,58 +300,63 @@ def measure(
     db += ",loop=" + ("uvloop" if importlib.util.find_spec("uvloop") else "asyncio")
     if args.replicas > 1:
         db += f",replicas={args.replicas}"
-    for label, size in SIZES.items():
-        body = os.urandom(size)
+    for case in cases(args.providers, prepared.consumer_token):
+        provider_port, provider_pid = providers[case.provider]
+        expect = expected_answer(provider_port, case)
         targets = {
-            "direct": (ports["direct"], "/echo", {}),
-            "gateway": (ports["gateway"], gateway_path, gateway_headers),
+            "direct": Target(
+                [provider_port], case.method_path, case.direct_headers, [provider_pid]
+            ),
+            "gateway": Target(
+                gateways[0],
+                f"/exchange/r1/{instance}/{PROVIDER}/{case.service}{case.service_path}",
+                {**gateway_headers, **case.content_type},
+                gateways[1],
+            ),
         }
-        rps: dict[str, list[float]] = {"direct": [], "gateway": []}
-        cpu: dict[str, list[float]] = {"direct": [], "gateway": []}
-        single: dict[str, list[float]] = {"direct": [], "gateway": []}
+        figures = {name: Figures() for name in targets}
         for _ in range(args.runs):
-            for name, (port, path, extra) in targets.items():
-                warm = asyncio.run(load(port, path, body, extra, connections=4, seconds=0.5))
-                cpu_before = cpu_seconds(pids[name])
-                busy = asyncio.run(
-                    load(
-                        port, path, body, extra, connections=args.concurrency, seconds=args.seconds
+            for name, target in targets.items():
+                failures.extend(
+                    f"{name} {case.provider} {case.label}: {failure}"
+                    for failure in run_once(
+                        target,
+                        case.body,
+                        expect=expect,
+                        concurrency=args.concurrency,
+                        seconds=args.seconds,
+                        provider_pid=provider_pid,
+                        figures=figures[name],
                     )
                 )
-                spent = cpu_seconds(pids[name]) - cpu_before
-                cpu[name].append(spent / max(1, len(busy.latencies)) * 1e6)
-                alone = asyncio.run(
-                    load(port, path, body, extra, connections=1, seconds=args.seconds / 2)
-                )
-                for outcome in (warm, busy, alone):
-                    failures.extend(f"{name} {label}: {e}" for e in outcome.errors[:3])
-                    if name == "gateway":
-                        sent_through_gateway += len(outcome.latencies)
-                        if outcome.message_ids != len(outcome.latencies):
-                            failures.append("a gateway answer lacks X-Road-Request-Id")
-                rps[name].append(len(busy.latencies) / args.seconds)
-                single[name].extend(alone.latencies)
-        case = f"size={label},concurrency={args.concurrency},db={db}"
-        for name in targets:
-            emit(f"{name},{case}", "requests_per_s", statistics.median(rps[name]), "1/s", args.runs)
-            # CPU of the server process answering (the gateway alone, without its provider)
-            median_cpu = statistics.median(cpu[name])
-            emit(f"{name},{case}", "server_cpu_us_per_request", median_cpu, "us", args.runs)
-        added = {
-            q: (percentile(single["gateway"], q) - percentile(single["direct"], q)) * 1000
-            for q in (0.5, 0.99)
-        }
-        one = f"size={label},concurrency=1,db={db}"
-        emit(one, "added_p50_ms", added[0.5], "ms", args.runs)
-        emit(one, "added_p99_ms", added[0.99], "ms", args.runs)
-        emit(f"direct,{one}", "p50_ms", percentile(single["direct"], 0.5) * 1000, "ms", args.runs)
-        emit(f"gateway,{one}", "p50_ms", percentile(single["gateway"], 0.5) * 1000, "ms", args.runs)
-        ratio = statistics.median(rps["gateway"]) / statistics.median(rps["direct"])
-        emit(case, "ratio_vs_direct", ratio, "ratio", args.runs)
-    failures.extend(check_log(platform, sent_through_gateway))
+        sent_through_gateway += figures["gateway"].sent
+        report(args, case, f"db={db}", figures)
+    failures.extend(check_log(prepared.platform, sent_through_gateway))
     for failure in failures[:20]:
         print(f"FAILED: {failure}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def report(args: argparse.Namespace, case: Case, db: str, figures: dict[str, Figures]) -> None:
+    """The case's lines: requests/s and server CPU per request of each target, the provider's
+    CPU behind the gateway, the added latency and the ratio."""
+    runs = args.runs
+    busy = f"provider={case.provider},{case.label},concurrency={args.concurrency},{db}"
+    for name, got in figures.items():
+        emit(f"{name},{busy}", "requests_per_s", statistics.median(got.rps), "1/s", runs)
+        # CPU of the server process answering (the gateway alone, without its provider)
+        emit(f"{name},{busy}", "server_cpu_us_per_request", statistics.median(got.cpu), "us", runs)
+    behind = statistics.median(figures["gateway"].provider_cpu)
+    emit(f"gateway,{busy}", "provider_cpu_us_per_request", behind, "us", runs)
+    single = {name: got.single for name, got in figures.items()}
+    one = f"provider={case.provider},{case.label},concurrency=1,{db}"
+    for q in (0.5, 0.99):
+        added = (percentile(single["gateway"], q) - percentile(single["direct"], q)) * 1000
+        emit(one, f"added_p{round(q * 100)}_ms", added, "ms", runs)
+    for name in figures:
+        emit(f"{name},{one}", "p50_ms", percentile(single[name], 0.5) * 1000, "ms", runs)
+    ratio = statistics.median(figures["gateway"].rps) / statistics.median(figures["direct"].rps)
+    emit(busy, "ratio_vs_direct", ratio, "ratio", runs)
 
 
 def check_log(platform: Platform, sent: int) -> list[str]:
@@ -463,6 +394,11 @@ def main(argv: list[str] | None = None) -> int:
         default="httptools" if importlib.util.find_spec("httptools") else "h11",
         help="uvicorn's HTTP parser for provider and gateway (default: the fastest installed)",
     )
+    parser.add_argument(
+        "--providers",
+        default="echo,registry",
+        help="provider cases, comma-separated: echo (a bare echo), registry (Baobab registries)",
+    )
     parser.add_argument("--profile", default=None, help="write the gateway's cProfile stats here")
     parser.add_argument(
         "--database-url",
@@ -470,6 +406,10 @@ def main(argv: list[str] | None = None) -> int:
         help="PostgreSQL server URL (a fresh database is made there and dropped); default SQLite",
     )
     args = parser.parse_args(argv)
+    args.providers = [name.strip() for name in args.providers.split(",") if name.strip()]
+    unknown = set(args.providers) - {"echo", "registry"}
+    if unknown or not args.providers:
+        parser.error(f"--providers takes echo and/or registry, not {sorted(unknown) or 'nothing'}")
     args.seconds = args.seconds or (3.0 if args.quick else 10.0)
     args.runs = args.runs or (1 if args.quick else 3)
     return run(args)

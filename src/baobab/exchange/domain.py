@@ -417,13 +417,15 @@ class BodyUnreadable(Unavailable):
 
 @dataclass(frozen=True, slots=True)
 class LogEntry:
-    """One link of the message log chain."""
+    """One link of the message log chain. ``encoded`` is the payload's canonical JSON when the
+    writer has made it already (the store keeps it as is rather than encoding it again)."""
 
     sequence: int
     message_id: str
     payload: Mapping[str, Any]
     previous_hash: str
     hash: str
+    encoded: bytes | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

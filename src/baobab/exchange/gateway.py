@@ -12,6 +12,7 @@ the way refuses the message — and a message whose log entry cannot be written 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -275,7 +276,7 @@ class Gateway:
             service = await asyncio.to_thread(self._catalog.get, call.provider, call.service_code)
         if not service.enabled:
             raise ServiceDisabled(f"{service.name} is disabled")
-        await self._check_access(ClientId.parse(call.client_id), service, call)
+        await self._check_access(_client_of(call.client_id), service, call)
         if service.personal_data:
             await self._check_consent(call, service)
         body = await _read_limited(call.body, call.headers, self.limits.max_request_body)
@@ -405,6 +406,12 @@ class Gateway:
         keys = [import_public_jwk(k.published()) for k in stored if k.usable_at(now)]
         self._provider_keys.put(provider, tuple(keys))
         return keys
+
+
+@functools.lru_cache(maxsize=4096)
+def _client_of(client_id: str) -> ClientId:
+    """The caller's subsystem (parsed once per caller: the same few call again and again)."""
+    return ClientId.parse(client_id)
 
 
 async def _read_limited(

@@ -47,7 +47,7 @@ from baobab.exchange.ports import (
 )
 from baobab.kernel.clock import Clock
 from baobab.kernel.errors import InvalidInput
-from baobab.kernel.hashchain import Link, link_hash, verify_chain
+from baobab.kernel.hashchain import Link, canonical_json, link_hash, verify_chain
 from baobab.kernel.signing import (
     Signer,
     VerificationKey,
@@ -112,9 +112,10 @@ class MessageLog:
             entries: list[LogEntry] = []
             for offset, record in enumerate(records, start=1):
                 payload = {"sequence": before + offset, **record.payload()}
-                hashed = link_hash(previous, payload)
+                encoded = canonical_json(payload)
+                hashed = link_hash(previous, payload, encoded=encoded)
                 entries.append(
-                    LogEntry(before + offset, record.message_id, payload, previous, hashed)
+                    LogEntry(before + offset, record.message_id, payload, previous, hashed, encoded)
                 )
                 previous = hashed
             store.insert_entries(entries)

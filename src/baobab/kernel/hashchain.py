@@ -21,9 +21,12 @@ def canonical_json(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def link_hash(previous: str, payload: Mapping[str, Any]) -> str:
-    """The hash of a link holding ``payload`` that follows a link whose hash is ``previous``."""
-    return hashlib.sha256(bytes.fromhex(previous) + canonical_json(payload)).hexdigest()
+def link_hash(previous: str, payload: Mapping[str, Any], *, encoded: bytes | None = None) -> str:
+    """The hash of a link holding ``payload`` that follows a link whose hash is ``previous``;
+    ``encoded``, if given, is ``canonical_json(payload)`` already made (a writer that stores it
+    makes it once)."""
+    data = canonical_json(payload) if encoded is None else encoded
+    return hashlib.sha256(bytes.fromhex(previous) + data).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

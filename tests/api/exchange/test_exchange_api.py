@@ -50,6 +50,27 @@ def test_post_bodies_pass_through(xapi: TestClient, exchange: Exchange) -> None:
     assert response.json() == {"q": 1}
 
 
+def test_a_method_the_protocol_does_not_carry_is_refused_unlogged(
+    xapi: TestClient, exchange: Exchange
+) -> None:
+    before = exchange.log.verify().entries
+    response = xapi.options(gateway_path(exchange), headers=client_headers(exchange.ministry))
+    assert response.status_code == 405
+    assert response.json()["status"] == 405
+    assert exchange.log.verify().entries == before  # nothing reached the gateway
+
+
+def test_a_refused_call_answers_problem_json_with_the_request_id(
+    xapi: TestClient, exchange: Exchange
+) -> None:
+    response = xapi.get(gateway_path(exchange), headers={"X-Request-Id": "req-42"})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.json()["request_id"] == "req-42"
+    assert response.json()["instance"] == gateway_path(exchange)
+
+
 def test_refusals_carry_x_road_error(xapi: TestClient, exchange: Exchange) -> None:
     ministry = exchange.ministry
     cases = [

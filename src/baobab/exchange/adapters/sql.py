@@ -20,7 +20,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    bindparam,
     delete,
     insert,
     select,
@@ -106,19 +105,15 @@ stamps = Table(
     Column("stamped_at", UtcDateTime, nullable=False),
 )
 
-# the log's hot statements, built once (building a statement costs more than running it here)
-_ADVANCE_HEAD = (
-    update(log_head)
-    .where(log_head.c.id == 1)
-    .values(sequence=log_head.c.sequence + bindparam("count"))
-    .returning(log_head.c.sequence, log_head.c.hash)
+# the log's hot statements, written once for the driver (see SqlExchangeStore._driver_execute)
+_ADVANCE_HEAD_SQL = (
+    "UPDATE exchange_log_head SET sequence = sequence + ? WHERE id = 1 RETURNING sequence, hash"
 )
-_SET_HEAD = (
-    update(log_head)
-    .where(log_head.c.id == 1)
-    .values(sequence=bindparam("new_sequence"), hash=bindparam("new_hash"))
+_SET_HEAD_SQL = "UPDATE exchange_log_head SET sequence = ?, hash = ? WHERE id = 1"
+_INSERT_ENTRY_SQL = (
+    "INSERT INTO exchange_log (sequence, message_id, client, service, outcome, payload,"
+    " previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_INSERT_ENTRY = insert(log)
 _LAST_CHECKPOINT = select(checkpoints).order_by(checkpoints.c.last.desc()).limit(1)
 
 
@@ -222,7 +217,7 @@ class SqlExchangeStore:
     # --- the message log ----------------------------------------------------------------------
 
     def advance_head(self, count: int) -> tuple[int, str]:
-        row = self._c.execute(_ADVANCE_HEAD, {"count": count}).first()
+        row = self._driver_execute(_ADVANCE_HEAD_SQL, (count,))
         if row is None:  # first write ever (or an emptied table): seed the head, then take it
             dialect_insert = (
                 postgresql.insert if self._c.dialect.name == "postgresql" else sqlite.insert
@@ -232,33 +227,53 @@ class SqlExchangeStore:
                 .values(id=1, sequence=0, hash=GENESIS)
                 .on_conflict_do_nothing()
             )
-            row = self._c.execute(_ADVANCE_HEAD, {"count": count}).one()
-        return int(row.sequence) - count, str(row.hash)
+            row = self._driver_execute(_ADVANCE_HEAD_SQL, (count,))
+        return int(row[0]) - count, str(row[1])
 
     def set_head_hash(self, sequence: int, hash_: str) -> None:
-        self._c.execute(_SET_HEAD, {"new_sequence": sequence, "new_hash": hash_})
+        self._driver_execute(_SET_HEAD_SQL, (sequence, hash_))
 
     def head(self) -> tuple[int, str]:
         row = self._c.execute(select(log_head.c.sequence, log_head.c.hash)).first()
         return (int(row.sequence), str(row.hash)) if row else (0, GENESIS)
 
     def insert_entries(self, entries: Sequence[LogEntry]) -> None:
-        self._c.execute(
-            _INSERT_ENTRY,
-            [
-                {
-                    "sequence": e.sequence,
-                    "message_id": e.message_id,
-                    "client": str(e.payload.get("client", "")),
-                    "service": str(e.payload.get("service", "")),
-                    "outcome": str(e.payload.get("outcome", "")),
-                    "payload": json.dumps(e.payload, sort_keys=True, separators=(",", ":")),
-                    "previous_hash": e.previous_hash,
-                    "hash": e.hash,
-                }
-                for e in entries
-            ],
-        )
+        rows = [
+            (
+                e.sequence,
+                e.message_id,
+                str(e.payload.get("client", "")),
+                str(e.payload.get("service", "")),
+                str(e.payload.get("outcome", "")),
+                e.encoded.decode()
+                if e.encoded is not None
+                else json.dumps(e.payload, sort_keys=True, separators=(",", ":")),
+                e.previous_hash,
+                e.hash,
+            )
+            for e in entries
+        ]
+        cursor = self._c.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(self._in_driver_style(_INSERT_ENTRY_SQL), rows)
+        finally:
+            cursor.close()
+
+    # The log's three statements per batch go to the driver's cursor, inside the unit of work's
+    # transaction: SQLAlchemy's execution path (events, compiled-statement cache, result
+    # wrapping) cost more CPU than the statements themselves, a millisecond per small batch.
+    def _in_driver_style(self, statement: str) -> str:
+        """``statement`` (``?`` placeholders) in the driver's parameter style."""
+        return statement if self._c.dialect.paramstyle == "qmark" else statement.replace("?", "%s")
+
+    def _driver_execute(self, statement: str, parameters: tuple[Any, ...]) -> Any:
+        """Run one statement on the driver's cursor; its first row, if it returns any."""
+        cursor = self._c.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self._in_driver_style(statement), parameters)
+            return cursor.fetchone() if cursor.description else None
+        finally:
+            cursor.close()
 
     def entries(self, first: int, last: int) -> Sequence[LogEntry]:
         query = (
