@@ -5,12 +5,11 @@ with ``X-Road-Error`` (the stable code) and ``X-Road-Request-Id``."""
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPAuthorizationCredentials
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
@@ -26,7 +25,7 @@ from baobab.exchange.domain import (
     ResponseTooLarge,
 )
 from baobab.exchange.gateway import ConsumerCall, Gateway
-from baobab.infra.http.auth import MissingScope, principal_of
+from baobab.infra.http.auth import MissingScope, bearer_principal
 from baobab.infra.http.problems import problem, status_for
 from baobab.kernel.errors import BaobabError
 
@@ -97,7 +96,7 @@ def add_gateway_route(router: APIRouter, gateway: Gateway) -> None:
         params = scope["path_params"]
         request = Request(scope, receive)
         try:
-            principal = principal_of(request, _bearer_of(headers))
+            principal = bearer_principal(request, headers.get("authorization", ""))
             if not principal.has_scope("exchange:call"):
                 raise MissingScope("the gateway needs the scope 'exchange:call'")
             named = {headers[h] for h in CLIENT_HEADERS if h in headers}
@@ -185,14 +184,6 @@ async def _body(receive: Receive) -> AsyncIterator[bytes]:
             yield chunk
         if not message.get("more_body", False):
             return
-
-
-def _bearer_of(headers: Mapping[str, str]) -> HTTPAuthorizationCredentials | None:
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    if not scheme or not token:
-        return None
-    # built without validation: both parts are plain strings cut from the header
-    return HTTPAuthorizationCredentials.model_construct(scheme=scheme, credentials=token.strip())
 
 
 def _refused(request: Request, error: BaobabError, headers: dict[str, str]) -> Response:

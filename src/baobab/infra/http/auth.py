@@ -45,6 +45,16 @@ def principal_of(request: Request, credentials: HTTPAuthorizationCredentials | N
     return _verified(request, credentials.credentials)
 
 
+def bearer_principal(request: Request, authorization: str) -> Principal:
+    """The verified caller named by an ``Authorization`` header value; raises
+    ``Unauthenticated`` when it is not a bearer token or does not verify."""
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if not (scheme and token) or scheme.lower() != "bearer":
+        raise MissingToken(_HOW_TO_CALL)
+    return _verified(request, token)
+
+
 def _verified(request: Request, token: str) -> Principal:
     verifier: TokenVerifier = request.app.state.verifier
     principal = verifier.verify(token)
@@ -63,11 +73,7 @@ class ScopeGuard(HTTPBearer):
         self.scope = scope
 
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        token = token.strip()
-        if not (scheme and token) or scheme.lower() != "bearer":
-            raise MissingToken(_HOW_TO_CALL)
-        principal = _verified(request, token)
+        principal = bearer_principal(request, request.headers.get("authorization", ""))
         if not principal.has_scope(self.scope):
             raise MissingScope(
                 f"this operation needs the scope {self.scope!r}", extra={"scope": self.scope}
