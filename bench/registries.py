@@ -7,7 +7,7 @@ Import: synthetic households of the shipped social registry (5 indexed fields, o
 members each, about 900 bytes of JSON) are written to a JSON Lines file first; the timed part
 reads that file and imports it through ``import_records`` (all-or-nothing, one transaction):
 parsing, schema validation, id and unique checks, the revision chain (one SHA-256 link per
-record), the side index and the commit.
+record), the indexed values in the records' slot columns and the commit.
 
 HTTP: a real uvicorn server in a separate process (``baobab`` app factory with the registries
 router), called over loopback by the load generator of :mod:`bench.registries_load` (asyncio,
@@ -22,6 +22,10 @@ the disclosure chain). Client, server and database share the machine's cores. Be
 cases the tables are vacuumed (on PostgreSQL; what autovacuum does within minutes of a bulk load),
 so counts are index-only. Each latency line also gives the share of its requests the server itself
 answered within 10 ms, from its own latency histogram (``/metrics``).
+
+The import line gives the CPU of the importing process per record (``cpu_us_per_record``, every
+thread) and, on a PostgreSQL server on the same machine, that of the database's server processes
+(``server_cpu_us_per_record``, from ``/proc``; not the WAL writer or autovacuum).
 
 Every figure is checked: the number of records, the chain head, a sample of records read back
 equal to what was imported, every exists answer and every search count against the generated
@@ -153,14 +157,42 @@ def write_file(path: Path, count: int) -> Counter[str]:
     return villages
 
 
+def server_cpu(db: Database) -> float | None:
+    """CPU seconds used so far by the PostgreSQL server processes of ``db``'s database (its
+    backends, named after it in their process titles), read from ``/proc``; ``None`` when the
+    server is not on this machine or not PostgreSQL."""
+    name = db.engine.url.database
+    if db.dialect != "postgresql" or not name or not Path("/proc").is_dir():
+        return None
+    ticks, found = 0, False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes()
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if title.startswith(b"postgres:") and f" {name} ".encode() in title:
+            fields = stat.rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            found = True
+    return ticks / os.sysconf("SC_CLK_TCK") if found else None
+
+
 def bench_import(
     engine: str, service: RegistryService, db: Database, path: Path, count: int
 ) -> None:
     service.define(OPERATOR, code=CODE, version="1.0", schema=example_schema(CODE))
+    server_before = server_cpu(db)
     started, cpu = time.perf_counter(), time.process_time()  # CPU of every thread of ours
     with path.open(encoding="utf-8") as source:
         report = import_records(service, OPERATOR, CODE, "1.0", read_jsonl(source))
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    server_after = server_cpu(db)
+    server: dict[str, float] = {}
+    if server_before is not None and server_after is not None:
+        server["server_cpu_us_per_record"] = round((server_after - server_before) / count * 1e6, 1)
     check(report.imported == count, f"{engine}: imported {report.imported} of {count}")
     cleaned = time.perf_counter()
     vacuum(db)  # what autovacuum does within minutes; counts then need no heap visits
@@ -176,6 +208,7 @@ def bench_import(
         seconds=round(elapsed, 2),
         vacuum_seconds=round(cleaned, 2),
         cpu_us_per_record=round(cpu / count * 1e6, 1),
+        **server,
     )
 
 

@@ -122,10 +122,10 @@ class DefinitionUseCases(UseCases):
                 "or change the records first",
                 extra={"violations": violations[:MAX_REPORTED]},
             )
-        if compiled.index_signature() != current.index_signature():
-            uow.store.replace_index(registry.id, index, unique)
         if not uow.store.add_version(registry.id, published):
             raise DuplicateVersion(f"{registry.code} {published.version} is already published")
+        if compiled.index_signature() != current.index_signature():
+            uow.store.replace_index(registry.id, index, unique)  # by the new version's slots
         self._audit(
             uow,
             "registries.version_published",

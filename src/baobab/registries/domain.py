@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from baobab.registries.errors import InvalidDefinition, UnknownVersion
@@ -211,13 +212,24 @@ def revision_payload(
     }
 
 
-# one encoder for every call: json.dumps with options builds a new one each time
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+def _unencodable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# The C encoder json.dumps uses, with json.dumps's options for canonical text, built once:
+# JSONEncoder.encode builds a new one for every call, and tracks every container it enters
+# against cycles (which parsed JSON cannot have; a cycle still fails, as a RecursionError).
+_C_ENCODER = c_make_encoder(
+    None, _unencodable, encode_basestring, None, ":", ",", True, False, True
+)
+# a JSON string: what json.dumps(text, ensure_ascii=False) writes, without building an encoder
+_TEXT: Callable[[str], str] = encode_basestring
 
 
 def canonical(data: Mapping[str, Any]) -> str:
-    """Canonical JSON text of a record (sorted keys, no spaces), as stored and as hashed."""
-    return _CANONICAL(data)
+    """Canonical JSON text of a record (sorted keys, no spaces), as stored and as hashed;
+    the same text as :func:`baobab.kernel.hashchain.canonical_json`."""
+    return "".join(_C_ENCODER(data, 0))
 
 
 class RevisionHasher:
@@ -230,9 +242,7 @@ class RevisionHasher:
     def __init__(
         self, *, registry: str, change: str, schema_version: str, actor: str, at: str, reason: str
     ) -> None:
-        def text(value: str) -> str:
-            return json.dumps(value, ensure_ascii=False)
-
+        text = _TEXT
         self._head = f'{{"actor":{text(actor)},"at":{text(at)},"data":'
         self._middle = f',"operation":{text(str(change))},"reason":{text(reason)},"record_id":'
         self._tail = f',"registry":{text(registry)},"schema_version":{text(schema_version)},'
@@ -241,7 +251,7 @@ class RevisionHasher:
         self, previous: str, *, sequence: int, record_id: str, record_version: int, data_text: str
     ) -> str:
         body = (
-            f"{self._head}{data_text}{self._middle}{json.dumps(record_id, ensure_ascii=False)}"
+            f"{self._head}{data_text}{self._middle}{_TEXT(record_id)}"
             f',"record_version":{record_version}{self._tail}"sequence":{sequence}}}'
         )
         return hashlib.sha256(bytes.fromhex(previous) + body.encode()).hexdigest()

@@ -145,7 +145,8 @@ class RegistryStore(Protocol):
     def replace_index(
         self, registry_id: int, index: Sequence[IndexEntry], unique: Sequence[IndexEntry]
     ) -> None:
-        """Drop every index and unique entry of the registry and store these instead."""
+        """Drop every index and unique entry of the registry and store these instead; called
+        once the version that changed what is indexed is published."""
         ...
 
     def revisions(

@@ -35,6 +35,7 @@ from baobab.registries.validation import Check, compile_checks, format_test, typ
 _SCALARS = ("string", "integer", "number", "boolean")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{8,128}")
 INDEXED_MAX_LENGTH = 256
+MAX_INDEXED = 8  # indexed fields of one registry (the id aside): the store keeps a column for each
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,9 @@ class RegistrySchema:
     _valid: Callable[[Any], bool]
     _index_plan: tuple[tuple[str, Callable[[Any], str]], ...]
     _unique_plan: tuple[tuple[str, Callable[[Any], str]], ...]
+    # each indexed field's slot (1 to MAX_INDEXED) in the order of their names: where the store
+    # keeps its value; the slots change only with the index signature
+    index_slots: Mapping[str, int]
 
     def validate(self, data: Any) -> list[Violation]:
         """Every way ``data`` breaks the schema; empty when it is valid. Valid records take a
@@ -196,6 +200,12 @@ def _compile_document(document: Mapping[str, Any]) -> RegistrySchema:
     id_field = ids[0]
     if fields[id_field].types != ("string",):
         raise InvalidSchema(f"the id field {id_field!r} must be of type string")
+    indexed = [f.name for f in fields.values() if f.indexed and f.name != id_field]
+    if len(indexed) > MAX_INDEXED:
+        raise InvalidSchema(
+            f"at most {MAX_INDEXED} fields besides the id can be indexed or unique, "
+            f"got {len(indexed)}: {', '.join(indexed)}"
+        )
     check = compile_checks(document, "", top=True)
     required = frozenset(document.get("required", ()))
     plan = tuple((f.name, _encoder(f)) for f in fields.values() if f.indexed and f.name != id_field)
@@ -212,6 +222,7 @@ def _compile_document(document: Mapping[str, Any]) -> RegistrySchema:
         compile_predicate(document, canonical=canonical, formats=format_test),
         plan,
         unique,
+        {name: slot for slot, name in enumerate(sorted(indexed), 1)},
     )
 
 

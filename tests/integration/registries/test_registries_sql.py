@@ -1,5 +1,5 @@
 """The registries' store on SQLite and PostgreSQL: bulk import with a validation report,
-references between registries, search on the side index against a brute-force answer, export,
+references between registries, search on the indexed slots against a brute-force answer, export,
 and verification that catches a record changed behind the chain's back."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +25,11 @@ from baobab.registries import (
     read_jsonl,
     write_csv,
     write_jsonl,
+)
+from baobab.registries.adapters.search_statements import (
+    count_statement,
+    exists_statement,
+    page_statement,
 )
 from baobab.registries.bulk import iter_rows
 from baobab.registries.errors import BrokenReference, ImportRejected, UnknownRecord
@@ -270,3 +276,48 @@ def test_a_large_export_logs_while_it_streams(social: RegistryService) -> None:
     logged = social.disclosures(OPERATOR, CODE, limit=5000)
     assert len(logged) == 1200
     assert {d.operation for d in logged} == {"export"}
+
+
+def numbered(sql: str) -> tuple[str, list[str]]:
+    """A statement's ``%(name)s`` placeholders as ``$1``, ``$2``... (as PREPARE takes them),
+    and the names in that order."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match[1] not in names:
+            names.append(match[1])
+        return f"${names.index(match[1]) + 1}"
+
+    return re.sub(r"%\((\w+)\)s", number, sql), names
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_searches_use_the_slot_index_in_a_generic_plan(
+    social: RegistryService, wired: Platform
+) -> None:
+    """A prepared statement may be planned once for any values (the driver prepares after five
+    runs): the partial index of a slot must serve that generic plan too."""
+    import_records(social, OPERATOR, CODE, V, iter_rows(households(300)))
+    slots = compile_schema(json.dumps(example_schema(CODE), sort_keys=True)).index_slots
+    shape = ((slots["village"], slots["region"]), False)
+    statements = {
+        "exists": exists_statement(shape),
+        "count": count_statement(shape),
+        "page": page_statement(shape, slots["poverty_score"], False),
+    }
+    with wired.db.transaction() as c:
+        registry_id = c.execute(text("SELECT id FROM registries_registries")).scalar_one()
+        c.execute(text("ANALYZE registries_records"))
+        c.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+        c.execute(text("SET LOCAL enable_seqscan = off"))
+        values = {"registry_id": registry_id, "value_0": "V", "value_1": "R", "offset": 0}
+        for name, statement in statements.items():
+            sql, names = numbered(str(statement.compile(dialect=c.dialect)))
+            c.exec_driver_sql(f"PREPARE {name} AS {sql}")
+            arguments = ", ".join(repr(str(values.get(n, 10))) for n in names)
+            plan = "\n".join(
+                row[0] for row in c.exec_driver_sql(f"EXPLAIN EXECUTE {name}({arguments})")
+            )
+            assert re.search(r"\$\d", plan), plan  # a generic plan: no value is in it
+            assert "ix_registries_records_k" in plan, plan
+            assert "Seq Scan on registries_records" not in plan, plan

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from baobab.kernel.hashchain import link_hash
+from baobab.kernel.hashchain import canonical_json, link_hash
 from baobab.registries import example_schema, parse_schema
 from baobab.registries.domain import RevisionHasher, canonical, revision_payload
 from baobab.registries.errors import InvalidSchema
@@ -193,3 +193,30 @@ def test_the_bulk_hash_equals_the_kernel_hash(
     )
     assert got == expected
     assert json.loads(canonical(data)) == data
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@given(st.dictionaries(st.text(max_size=6), json_values, max_size=4))
+def test_canonical_text_is_the_kernels(data: dict[str, Any]) -> None:
+    assert canonical(data).encode() == canonical_json(data)
+
+
+def test_canonical_text_refuses_what_json_cannot_hold() -> None:
+    with pytest.raises(TypeError, match="set is not JSON serializable"):
+        canonical({"a": {1, 2}})
+
+
+def test_at_most_eight_fields_are_indexed_and_each_has_a_slot() -> None:
+    fields = {f"f{n}": {"type": "integer", "x-indexed": True} for n in range(8)}
+    compiled = parse_schema(schema(**fields, note={"type": "string"}))
+    assert compiled.index_slots == {f"f{n}": n + 1 for n in range(8)}
+    with pytest.raises(InvalidSchema, match="at most 8 fields besides the id"):
+        parse_schema(schema(**fields, f8={"type": "boolean", "x-unique": True}))

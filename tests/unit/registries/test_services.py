@@ -4,6 +4,7 @@ fields, optimistic concurrency, schema evolution, history and its verification, 
 from __future__ import annotations
 
 import dataclasses
+import gc
 from typing import Any
 
 import pytest
@@ -234,3 +235,20 @@ def test_import_is_all_or_nothing_by_default(
     assert service.verify(CLERK, CODE).revisions == 5
     with pytest.raises(NoRight):
         import_records(service, PLANNER, CODE, V, iter_rows(rows))
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_an_import_leaves_the_garbage_collector_as_it_found_it(
+    service: RegistryService, enabled: bool
+) -> None:
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        import_records(service, CLERK, CODE, V, iter_rows(households(3)))
+        assert gc.isenabled() is enabled
+        bad = [{**next(households(1, start=9)), "size": 0}]
+        with pytest.raises(ImportRejected):
+            import_records(service, CLERK, CODE, V, iter_rows(bad))
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -72,7 +72,9 @@ class DefinitionStore(SqlTransaction):
                 RegistryVersion(v.version, v.schema, v.created_at, v.created_by)
             )
         return [
-            Registry(r.id, r.code, r.name, r.description, r.created_at, tuple(published[r.id]))
+            self._remember(
+                Registry(r.id, r.code, r.name, r.description, r.created_at, tuple(published[r.id]))
+            )
             for r in found
             if published[r.id]
         ]
@@ -98,8 +100,10 @@ class DefinitionStore(SqlTransaction):
             _DEFINITIONS[first.definition_hash] = published
             while len(_DEFINITIONS) > 256:
                 _DEFINITIONS.pop(next(iter(_DEFINITIONS)))
-        return Registry(
-            first.id, first.code, first.name, first.description, first.created_at, published
+        return self._remember(
+            Registry(
+                first.id, first.code, first.name, first.description, first.created_at, published
+            )
         )
 
     def _versions(self, registry_id: int) -> tuple[RegistryVersion, ...]:
@@ -148,6 +152,7 @@ class DefinitionStore(SqlTransaction):
         ).first()
         if exists:
             return False
+        self._slots.pop(registry_id, None)  # the new version's slots are read when next needed
         self._c.execute(
             insert(versions).values(
                 registry_id=registry_id,

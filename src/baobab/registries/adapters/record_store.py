@@ -1,8 +1,8 @@
-"""Records in SQL: read one, check ids and unique values, search the side index, iterate.
+"""Records in SQL: read one, check ids and unique values, search by indexed fields, iterate.
 
-A record's current data is that of its newest revision (``revision_seq``). Indexed fields live in
-a side table ``(registry, field, value, record)`` with a B-tree index, which works the same on
-both engines; a search is driven by the first filter's index range."""
+A record's current data is that of its newest revision (``revision_seq``). The value of each
+indexed field is kept in the record's row, in the field's slot column, under a partial B-tree
+index, which works the same on both engines; a search is driven by its first filter's index."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from baobab.registries.adapters.search_statements import (
     exists_statement,
     page_statement,
     parameters,
+    shape_of,
 )
 from baobab.registries.adapters.tables import (
     RECORD_COLUMNS,
@@ -106,20 +107,27 @@ class RecordStore(SqlTransaction):
         return held
 
     def search(self, registry_id: int, query: SearchQuery, *, count: bool = True) -> Page:
-        shape = (len(query.filters), query.record_id is not None)
+        slots = self._slots_of(registry_id)
+        shape = shape_of(query, slots)
+        if shape is None:
+            return Page(0, [])
         values = parameters(registry_id, query)
-        statement = page_statement(*shape, query.sort_field is not None, query.descending)
+        sort_slot = slots.get(query.sort_field) if query.sort_field is not None else None
+        statement = page_statement(shape, sort_slot, query.descending)
         found = [_record(row) for row in self._c.execute(statement, values)]
         if not count:
             total = len(found)
         elif len(found) < query.limit and (found or query.offset == 0):
             total = query.offset + len(found)  # the last page: no need to count
         else:
-            total = int(self._c.execute(count_statement(*shape), values).scalar_one())
+            total = int(self._c.execute(count_statement(shape), values).scalar_one())
         return Page(total, found)
 
     def exists(self, registry_id: int, query: SearchQuery) -> bool:
-        statement = exists_statement(len(query.filters), query.record_id is not None)
+        shape = shape_of(query, self._slots_of(registry_id))
+        if shape is None:
+            return False
+        statement = exists_statement(shape)
         return self._c.execute(statement, parameters(registry_id, query)).first() is not None
 
     def iter_records(self, registry_id: int) -> Generator[Record, None, None]:

@@ -1,9 +1,10 @@
 """The registries' SQL store and unit of work (SQLAlchemy Core, SQLite and PostgreSQL).
 
 A record's current data is that of its newest revision (``revision_seq``), so each version of a
-record is stored once. Indexed fields live in a side table ``(registry, field, value, record)``
-with a B-tree index, which works the same on both engines; unique fields also hold a row in
-``registries_unique`` whose primary key makes two holders impossible. Bulk writes use COPY on
+record is stored once. The value of each indexed field is kept in the record's own row, in the
+field's slot column (``k1``..``k8``) under a partial B-tree index, which works the same on both
+engines; unique fields also hold a row in ``registries_unique`` whose primary key makes two
+holders impossible. Bulk writes use COPY on
 PostgreSQL and ``executemany`` on SQLite.
 """
 
@@ -89,6 +90,5 @@ def vacuum(db: Database) -> None:
         return
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql(
-            "VACUUM (ANALYZE) registries_records, registries_revisions, registries_index, "
-            "registries_unique"
+            "VACUUM (ANALYZE) registries_records, registries_revisions, registries_unique"
         )

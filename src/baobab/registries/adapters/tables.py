@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 
 from baobab.infra.database import UtcDateTime
+from baobab.registries.schema import INDEXED_MAX_LENGTH, MAX_INDEXED
 
 metadata = MetaData()
 BIG = BigInteger().with_variant(Integer, "sqlite")
@@ -45,6 +46,14 @@ versions = Table(
     Column("created_by", String(300), nullable=False),
 )
 
+SLOTS = tuple(range(1, MAX_INDEXED + 1))
+
+
+def slot_column(slot: int) -> str:
+    """The column holding the values of the indexed fields in ``slot``."""
+    return f"k{slot}"
+
+
 records = Table(
     "registries_records",
     metadata,
@@ -56,7 +65,19 @@ records = Table(
     Column("deleted", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # the live record's value of the indexed field in each slot, encoded (see schema.encode_value)
+    *(Column(slot_column(n), String(INDEXED_MAX_LENGTH)) for n in SLOTS),
 )
+for _slot in SLOTS:  # only values are indexed: a deleted record, an absent field hold none
+    _column = records.c[slot_column(_slot)]
+    Index(
+        f"ix_registries_records_{slot_column(_slot)}",
+        records.c.registry_id,
+        _column,
+        records.c.record_id,
+        postgresql_where=_column.isnot(None),
+        sqlite_where=_column.isnot(None),
+    )
 
 revisions = Table(
     "registries_revisions",
@@ -74,16 +95,6 @@ revisions = Table(
     Column("previous_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Index("ix_registries_revisions_record", "registry_id", "record_id", "sequence"),
-)
-
-index = Table(
-    "registries_index",
-    metadata,
-    Column("registry_id", Integer, primary_key=True),
-    Column("record_id", String(256), primary_key=True),
-    Column("field", String(64), primary_key=True),
-    Column("value", String(256), nullable=False),
-    Index("ix_registries_index_value", "registry_id", "field", "value", "record_id"),
 )
 
 unique = Table(
@@ -140,6 +151,7 @@ RECORD_COLUMNS = (
     "created_at",
     "updated_at",
 )
+SLOT_COLUMNS = tuple(slot_column(n) for n in SLOTS)
 REVISION_COLUMNS = (
     "sequence",
     "record_id",

@@ -1,28 +1,61 @@
 """The base of the registries' SQL store: one open transaction, the chain of bulk writes a
-writer thread runs on it, and the fastest insert each engine offers (COPY on PostgreSQL, the
-driver's ``executemany`` on SQLite)."""
+writer thread runs on it, and the fastest insert each engine offers (binary COPY on PostgreSQL,
+the driver's ``executemany`` on SQLite)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, Table, insert, select
+from sqlalchemy import BigInteger, Boolean, Connection, Integer, Row, String, Table, insert, select
 
-from baobab.registries.adapters.tables import registries
-from baobab.registries.domain import Operation
+from baobab.infra.database import UtcDateTime
+from baobab.registries.adapters.tables import registries, versions
+from baobab.registries.domain import Operation, Registry
+from baobab.registries.schema import compile_schema
 
 COPY_AT_LEAST = 200  # below this many rows a plain INSERT is as fast as COPY
 
 
-def _sqlite_value(value: Any) -> Any:
-    """A value as SQLAlchemy stores it in SQLite (``UtcDateTime``: naive UTC text)."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return value
+def _sqlite_rows(
+    table: Table, columns: Sequence[str], registry_id: int, rows: Sequence[Sequence[Any]]
+) -> Iterator[Sequence[Any]]:
+    """Rows as SQLAlchemy stores them in SQLite: a ``UtcDateTime`` as naive UTC text (each
+    distinct time formatted once: the rows of one import share theirs)."""
+    stamps = [n for n, name in enumerate(columns, 1) if isinstance(table.c[name].type, UtcDateTime)]
+    if not stamps:
+        yield from ((registry_id, *row) for row in rows)
+        return
+    texts: dict[datetime, str] = {}
+    for row in rows:
+        values = [registry_id, *row]
+        for n in stamps:
+            value = values[n]
+            if isinstance(value, datetime):
+                text = texts.get(value)
+                if text is None:
+                    text = texts[value] = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+                values[n] = text
+        yield values
+
+
+def _copy_type(table: Table, name: str) -> str:
+    """The PostgreSQL type a column's values are sent as in a binary COPY."""
+    kind = table.c[name].type
+    if isinstance(kind, BigInteger):  # before Integer, which it extends
+        return "int8"
+    if isinstance(kind, Integer):
+        return "int4"
+    if isinstance(kind, Boolean):
+        return "bool"
+    if isinstance(kind, UtcDateTime):
+        return "timestamptz"
+    if isinstance(kind, String):  # Text too
+        return "text"
+    raise TypeError(f"{table.name}.{name}: no COPY type for {kind!r}")
 
 
 _Entry = TypeVar("_Entry")
@@ -38,6 +71,25 @@ class SqlTransaction:
         self._operations: dict[tuple[int, str], frozenset[Operation]] = {}
         self._writer: ThreadPoolExecutor | None = None
         self._pending: Future[None] | None = None
+        self._slots: dict[int, Mapping[str, int]] = {}  # registry -> field -> slot
+
+    def _remember(self, registry: Registry) -> Registry:
+        """Note the slots of a registry this unit has read (its current schema's)."""
+        self._slots[registry.id] = compile_schema(registry.current.schema_text).index_slots
+        return registry
+
+    def _slots_of(self, registry_id: int) -> Mapping[str, int]:
+        """Field -> slot of a registry's indexed fields, per its current schema."""
+        slots = self._slots.get(registry_id)
+        if slots is None:
+            text = self._c.execute(
+                select(versions.c.schema)
+                .where(versions.c.registry_id == registry_id)
+                .order_by(versions.c.ordinal.desc())
+                .limit(1)
+            ).scalar_one()
+            slots = self._slots[registry_id] = compile_schema(text).index_slots
+        return slots
 
     @property
     def _c(self) -> Connection:
@@ -66,11 +118,15 @@ class SqlTransaction:
         if not rows:
             return
         if self._postgres and len(rows) >= COPY_AT_LEAST:
+            # binary: neither side formats or parses numbers and timestamps as text
             cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            names = ", ".join(("registry_id", *columns))
-            with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            copied = ("registry_id", *columns)
+            statement = f"COPY {table.name} ({', '.join(copied)}) FROM STDIN (FORMAT BINARY)"
+            with cursor.copy(statement) as copy:
+                copy.set_types([_copy_type(table, name) for name in copied])
+                write = copy.write_row
                 for row in rows:
-                    copy.write_row((registry_id, *row))
+                    write((registry_id, *row))
             return
         if len(rows) >= COPY_AT_LEAST:  # SQLite: the driver's executemany, without per-row
             raw = self._connection.connection.driver_connection  # statement processing
@@ -78,7 +134,7 @@ class SqlTransaction:
             marks = ", ".join("?" * (len(columns) + 1))
             raw.executemany(  # type: ignore[union-attr]
                 f"INSERT INTO {table.name} ({names}) VALUES ({marks})",  # noqa: S608 - our names
-                ((registry_id, *map(_sqlite_value, row)) for row in rows),
+                _sqlite_rows(table, columns, registry_id, rows),
             )
             return
         self._connection.execute(

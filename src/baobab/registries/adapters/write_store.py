@@ -1,28 +1,44 @@
-"""Writes of records, revisions and index entries in SQL, one batch at a time. On PostgreSQL a
+"""Writes of records, revisions and unique values in SQL, one batch at a time. On PostgreSQL a
 large insert-only batch (a slice of an import) is copied by a writer thread while the caller
-prepares the next slice."""
+prepares the next slice.
+
+The values of a record's indexed fields are kept in its own row, each in its field's slot
+column: a new record is written with them; a change sets the slots whose values changed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import (
-    bindparam,
-    delete,
-    update,
-)
+from sqlalchemy import bindparam, delete, update
 
 from baobab.registries.adapters.tables import (
     RECORD_COLUMNS,
     REVISION_COLUMNS,
-    index,
+    SLOT_COLUMNS,
     records,
     revisions,
+    slot_column,
     unique,
 )
 from baobab.registries.adapters.transaction import COPY_AT_LEAST, SqlTransaction
 from baobab.registries.ports import IndexEntry, WriteBatch
+from baobab.registries.schema import MAX_INDEXED
+
+_NO_VALUES = (None,) * MAX_INDEXED
+Slotted = dict[str, dict[str, str | None]]  # record id -> slot column -> value (None: cleared)
+
+
+def _slotted(
+    slots: Mapping[str, int], cleared: Iterable[IndexEntry], set_to: Iterable[IndexEntry]
+) -> Slotted:
+    """The slot columns each record's entries change, ``cleared`` first."""
+    changes: Slotted = {}
+    for entry in cleared:
+        changes.setdefault(entry.record_id, {})[slot_column(slots[entry.field])] = None
+    for entry in set_to:
+        changes.setdefault(entry.record_id, {})[slot_column(slots[entry.field])] = entry.value
+    return changes
 
 
 class WriteStore(SqlTransaction):
@@ -33,6 +49,7 @@ class WriteStore(SqlTransaction):
         copied by a writer thread while the caller prepares the next slice; the next use of the
         store, and the end of the unit of work, wait for it."""
         self.drain()
+        slots = self._slots_of(registry_id) if batch.index_added or batch.index_removed else {}
         bulk = (
             self._postgres
             and len(batch.revisions) >= COPY_AT_LEAST
@@ -41,38 +58,44 @@ class WriteStore(SqlTransaction):
         if bulk:
             if self._writer is None:
                 self._writer = ThreadPoolExecutor(1, thread_name_prefix="registries-copy")
-            self._pending = self._writer.submit(self._write, registry_id, batch)
+            self._pending = self._writer.submit(self._write, registry_id, batch, slots)
             return
-        self._write(registry_id, batch)
+        self._write(registry_id, batch, slots)
 
-    def _write(self, registry_id: int, batch: WriteBatch) -> None:
+    def _write(self, registry_id: int, batch: WriteBatch, slots: Mapping[str, int]) -> None:
         self._insert(revisions, REVISION_COLUMNS, registry_id, batch.revisions)
-        self._insert(records, RECORD_COLUMNS, registry_id, batch.new_records)
-        if batch.changed_records:
-            self._connection.execute(
-                update(records)
-                .where(
-                    records.c.registry_id == registry_id,
-                    records.c.record_id == bindparam("b_record_id"),
-                )
-                .values(
-                    version=bindparam("b_version"),
-                    schema_version=bindparam("b_schema_version"),
-                    revision_seq=bindparam("b_revision_seq"),
-                    deleted=bindparam("b_deleted"),
-                    updated_at=bindparam("b_updated_at"),
-                ),
-                [{f"b_{k}": v for k, v in r._asdict().items()} for r in batch.changed_records],
-            )
-        if batch.index_removed:
-            self._connection.execute(
-                delete(index).where(
-                    index.c.registry_id == registry_id,
-                    index.c.record_id == bindparam("b_record_id"),
-                    index.c.field == bindparam("b_field"),
-                ),
-                [{"b_record_id": e.record_id, "b_field": e.field} for e in batch.index_removed],
-            )
+        new = {row.record_id for row in batch.new_records}
+        values: dict[str, list[str | None]] = {}
+        for entry in batch.index_added:
+            if entry.record_id in new:
+                held = values.get(entry.record_id)
+                if held is None:
+                    held = values[entry.record_id] = list(_NO_VALUES)
+                held[slots[entry.field] - 1] = entry.value
+        self._insert(
+            records,
+            (*RECORD_COLUMNS, *SLOT_COLUMNS),
+            registry_id,
+            [(*row, *values.get(row.record_id, _NO_VALUES)) for row in batch.new_records],
+        )
+        changes = _slotted(
+            slots,
+            batch.index_removed,
+            (e for e in batch.index_added if e.record_id not in new),
+        )
+        changed = {
+            row.record_id: {
+                "version": row.version,
+                "schema_version": row.schema_version,
+                "revision_seq": row.revision_seq,
+                "deleted": row.deleted,
+                "updated_at": row.updated_at,
+            }
+            for row in batch.changed_records
+        }
+        for record_id, columns in changes.items():
+            changed.setdefault(record_id, {}).update(columns)
+        self._update_records(registry_id, changed)
         if batch.unique_removed:
             self._connection.execute(
                 delete(unique).where(
@@ -82,16 +105,30 @@ class WriteStore(SqlTransaction):
                 ),
                 [{"b_field": e.field, "b_value": e.value} for e in batch.unique_removed],
             )
-        self._insert(index, ("record_id", "field", "value"), registry_id, batch.index_added)
         self._insert(unique, ("record_id", "field", "value"), registry_id, batch.unique_added)
 
+    def _update_records(
+        self, registry_id: int, changed: Mapping[str, Mapping[str, object]]
+    ) -> None:
+        """Set the given columns of each record: one statement per set of columns."""
+        groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
+        for record_id, columns in changed.items():
+            names = tuple(sorted(columns))
+            parameters = {f"b_{name}": value for name, value in columns.items()}
+            groups.setdefault(names, []).append({"b_record_id": record_id, **parameters})
+        for names, rows in groups.items():
+            self._connection.execute(
+                update(records)
+                .where(
+                    records.c.registry_id == registry_id,
+                    records.c.record_id == bindparam("b_record_id"),
+                )
+                .values({name: bindparam(f"b_{name}") for name in names}),
+                rows,
+            )
+
     def refresh_statistics(self) -> None:
-        tables = (
-            "registries_records",
-            "registries_revisions",
-            "registries_index",
-            "registries_unique",
-        )
+        tables = ("registries_records", "registries_revisions", "registries_unique")
         if self._postgres:
             self._c.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
         else:
@@ -105,8 +142,16 @@ class WriteStore(SqlTransaction):
         index_entries: Sequence[IndexEntry],
         unique_entries: Sequence[IndexEntry],
     ) -> None:
+        """Rebuild the index of a registry after its current version changed what is indexed
+        (the new version is already published: its slots apply)."""
         self.drain()
-        self._c.execute(delete(index).where(index.c.registry_id == registry_id))
+        self._slots.pop(registry_id, None)
+        slots = self._slots_of(registry_id)
+        self._c.execute(
+            update(records)
+            .where(records.c.registry_id == registry_id)
+            .values(dict.fromkeys(SLOT_COLUMNS))
+        )
+        self._update_records(registry_id, _slotted(slots, (), index_entries))
         self._c.execute(delete(unique).where(unique.c.registry_id == registry_id))
-        self._insert(index, ("record_id", "field", "value"), registry_id, index_entries)
         self._insert(unique, ("record_id", "field", "value"), registry_id, unique_entries)
