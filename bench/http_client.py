@@ -1,5 +1,6 @@
 """Benchmark: the CPU one request costs the platform's outbound HTTP/1.1 client
-(:mod:`baobab.infra.http.client`), as the exchange gateway and the switch's callback sender use it.
+(:mod:`baobab.infra.http.client`), as the exchange gateway, the switch's callback sender and the
+simulated FSP use it.
 
 Run from the repository root: ``.venv/bin/python -m bench.http_client [--quick]``.
 
@@ -7,7 +8,8 @@ A bare asyncio server (uvloop, its own process) answers every request with a fix
 this process sends 1 KB ``POST`` requests with three headers one after another over one kept-alive
 connection, in blocks of 2,000, and prints ``client_cpu_us_per_request`` (``time.process_time``
 per request, median and minimum over the blocks) for the client alone, the gateway's provider
-client and the switch's callback sender. Every answer is checked.
+client, the switch's callback sender and the simulated FSP's transport to the hub. Every answer
+is checked.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import uvloop
 
 from baobab.exchange.adapters.http1_client import Http1ProviderClient
 from baobab.exchange.ports import ProviderRequest
+from baobab.fspsim.hub import HttpTransport
 from baobab.infra.http.client import HttpClient
 from baobab.switch.adapters.http import HttpCallbackSender
 from baobab.switch.domain import Callback
@@ -55,6 +58,7 @@ async def serve(port: int) -> None:
 
 async def measure(url: str, blocks: int) -> dict[str, list[float]]:
     client, provider, sender = HttpClient(), Http1ProviderClient(), HttpCallbackSender()
+    simulator = HttpTransport()
     request = ProviderRequest("POST", url, HEADERS, BODY)
     callback = Callback("fsp", "PUT", url, dict(HEADERS), BODY)
 
@@ -67,10 +71,14 @@ async def measure(url: str, blocks: int) -> dict[str, list[float]]:
     async def switch() -> None:
         assert await sender.send(callback, timeout=5) == 200
 
+    async def fsp() -> None:
+        assert await simulator.request("POST", url, HEADERS, BODY) == (200, BODY)
+
     cases: dict[str, Callable[[], Awaitable[None]]] = {
         "client": plain,
         "exchange_provider_client": gateway,
         "switch_callback_sender": switch,
+        "fspsim_hub_transport": fsp,
     }
     samples: dict[str, list[float]] = {name: [] for name in cases}
     for one in cases.values():
@@ -82,7 +90,7 @@ async def measure(url: str, blocks: int) -> dict[str, list[float]]:
             for _ in range(2000):
                 await one()
             samples[name].append((time.process_time() - started) / 2000 * 1e6)
-    for closing in (client, provider, sender):
+    for closing in (client, provider, sender, simulator):
         await closing.aclose()
     return samples
 

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from baobab.directory import JWT_BEARER, client_assertion
 from baobab.fspsim.config import SimulatorConfig
-from baobab.fspsim.http1 import Http1Client
+from baobab.infra.http.client import HttpClient
 from baobab.kernel.clock import Clock
 from baobab.switch.fspiop import outgoing_headers, sign_request
 from baobab.switch.fspiop.headers import HTTP_METHOD, SIGNATURE, URI
@@ -27,6 +27,22 @@ class Transport(Protocol):
     ) -> tuple[int, bytes]: ...
 
     async def aclose(self) -> None: ...
+
+
+class HttpTransport:
+    """The transport over the platform's HTTP/1.1 client (:mod:`baobab.infra.http.client`)."""
+
+    def __init__(self) -> None:
+        self._client = HttpClient()
+
+    async def request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> tuple[int, bytes]:
+        answer = await self._client.request(method, url, headers, body)
+        return answer.status, answer.body
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
 
 class HubRefused(Exception):
@@ -59,7 +75,7 @@ class HubClient:
     ) -> None:
         self.config = config
         self._clock = clock
-        self._transport: Transport = transport or Http1Client()
+        self._transport: Transport = transport or HttpTransport()
         self._token: str | None = None
         self._renew_at = 0.0
         self._token_lock = asyncio.Lock()

@@ -159,7 +159,8 @@ def test_connections_closed_by_either_side_are_not_reused() -> None:
             assert len(seen.connections) == 2
             for idle in client._idle.values():  # the pooled connection is dropped under it
                 for connection in idle:
-                    connection.writer.transport.abort()
+                    assert connection.transport is not None
+                    connection.transport.abort()
             await asyncio.sleep(0.05)
             assert (await client.request("POST", f"{seen.base}/", {}, b"again")).body == b"again"
             assert len(seen.connections) == 3
@@ -321,3 +322,48 @@ def test_head_and_204_answers_have_no_body() -> None:
             assert len(seen.connections) == 1
 
     run(scenario)
+
+
+def test_an_answer_arriving_in_pieces_is_read_whole_and_a_head_past_the_limit_refused() -> None:
+    answer = (
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nx-a: 1\r\n"
+        b"transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n"
+    )
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                if b"/big-head" in head:
+                    writer.write(b"HTTP/1.1 200 OK\r\n" + b"x-pad: 1\r\n" * 200)
+                    await writer.drain()
+                    continue
+                for at in range(0, len(answer), 7):  # one packet per few bytes
+                    writer.write(answer[at : at + 7])
+                    await writer.drain()
+                    await asyncio.sleep(0.001)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        client = HttpClient(timeout=5.0, max_head=1024)
+        try:
+            for _ in range(2):
+                answer = await client.request("GET", f"{base}/pieces")
+                assert (answer.status, answer.headers["x-a"], answer.body) == (
+                    200,
+                    "1",
+                    b"hello, world",
+                )
+            with pytest.raises(HttpError, match="head is too large"):
+                await client.request("GET", f"{base}/big-head")
+        finally:
+            await client.aclose()
+            server.close()
+            await asyncio.sleep(0.01)
+
+    asyncio.run(main())
