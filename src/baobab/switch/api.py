@@ -27,7 +27,7 @@ def build_router(*, switch: Switch, worker: CallbackWorker | None = None) -> API
         lifespan=worker.lifespan if worker is not None else None,
         route_class=LeanRoute,
     )
-    # Routes are matched in order, twice per request (FastAPI's included routers): the six
+    # A block's routes are matched in order (infra/http/dispatch.py): the six
     # requests of a payment come first, the operator's routes last.
     build_transfer_routes(router, gate=switch.gate, transfers=switch.transfers)
     build_party_routes(router, gate=switch.gate, parties=switch.parties)

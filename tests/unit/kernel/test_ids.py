@@ -83,3 +83,16 @@ def test_an_exhausted_counter_borrows_the_next_millisecond(
 
 def test_real_ids_after_the_fake_clock_tests_carry_the_real_time() -> None:
     assert abs((uuid7().int >> 80) - time.time_ns() // 1_000_000) < 1_000
+
+
+def test_each_millisecond_starts_from_fresh_random_bits(monkeypatch: pytest.MonkeyPatch) -> None:
+    keep_generator_state(monkeypatch)
+    start_ms = time.time_ns() // 1_000_000 + 180_000
+    now_ms = [start_ms]
+    monkeypatch.setattr(ids, "time", SimpleNamespace(time_ns=lambda: now_ms[0] * 1_000_000))
+    randoms = []
+    for step in range(200):  # more than one draw of random starts from the OS
+        now_ms[0] = start_ms + step
+        randoms.append(uuid7().int & ((1 << 74) - 1))
+    assert len(set(randoms)) == 200
+    assert not any(b - a == 1 for a, b in itertools.pairwise(randoms))
