@@ -45,6 +45,7 @@ import uvloop
 from baobab.infra.http.client import HttpClient
 from baobab.kernel.signing import Signer, VerificationKey, import_public_jwk
 from baobab.switch.fspiop import FspiopError, verify_request
+from bench.switch_e2e import stop
 
 BENCH = "fspsim"
 CURRENCY = "XOF"
@@ -276,13 +277,7 @@ def simulators(
     try:
         yield {name: p.pid for name, p in processes.items()}
     finally:
-        for process in processes.values():
-            process.send_signal(2)
-        for process in processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(processes.values())
 
 
 async def wait_listening(port: int, deadline: float) -> None:

@@ -34,12 +34,13 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,13 +137,19 @@ def running(commands: dict[str, tuple[list[str], dict[str, str], int]]) -> Itera
             wait_for_port(port, processes[name], name)
         yield {name: p.pid for name, p in processes.items()}
     finally:
-        for process in processes.values():
-            process.send_signal(2)
-        for process in processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(processes.values())
+
+
+def stop(processes: Iterable[subprocess.Popen[bytes]]) -> None:
+    """Stop servers as Ctrl-C would (SIGINT), then kill any still running after 20 s."""
+    running = list(processes)
+    for process in running:
+        process.send_signal(signal.SIGINT)
+    for process in running:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 # --- the load generator -----------------------------------------------------------------------
