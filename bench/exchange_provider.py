@@ -60,16 +60,21 @@ class RegistryProvider:
     token: str
 
 
-async def echo_app(scope: Scope, receive: Receive, send: Send) -> None:
-    """Answers every POST with its body (a provider that costs as little as possible)."""
-    if scope["type"] != "http":
-        return
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body."""
     body = b""
     while True:
         message = await receive()
         body += message.get("body", b"")
         if not message.get("more_body"):
-            break
+            return bytes(body)
+
+
+async def echo_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answers every POST with its body (a provider that costs as little as possible)."""
+    if scope["type"] != "http":
+        return
+    body = await read_body(receive)
     headers = [
         (b"content-type", b"application/octet-stream"),
         (b"content-length", str(len(body)).encode()),
@@ -156,12 +161,7 @@ class GatewayAdmission:
         ):
             await self._app(scope, receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         path: str = scope["path"]
         query = scope["query_string"].decode("latin-1")
