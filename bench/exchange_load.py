@@ -10,11 +10,11 @@ parsing messages; this one writes the request once and reads ``Content-Length`` 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+
+from bench.proc import cpu_seconds
 
 
 @dataclass
@@ -109,18 +109,6 @@ def wait_for(port: int, process: Any) -> None:
     raise SystemExit(f"nothing listens on port {port}")
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of processes so far (Linux ``/proc``; 0 elsewhere)."""
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
 @dataclass(frozen=True)
 class Target:
     """Where a case's requests go: the provider directly, or the gateway."""
@@ -169,11 +157,11 @@ def run_once(
         )
 
     warm = loaded(4, 0.5)
-    cpu_before, provider_before = cpu_seconds(target.pids), cpu_seconds([provider_pid])
+    cpu_before, provider_before = cpu_seconds(*target.pids), cpu_seconds(provider_pid)
     busy = loaded(concurrency, seconds)
     served = max(1, len(busy.latencies))
-    figures.cpu.append((cpu_seconds(target.pids) - cpu_before) / served * 1e6)
-    figures.provider_cpu.append((cpu_seconds([provider_pid]) - provider_before) / served * 1e6)
+    figures.cpu.append((cpu_seconds(*target.pids) - cpu_before) / served * 1e6)
+    figures.provider_cpu.append((cpu_seconds(provider_pid) - provider_before) / served * 1e6)
     alone = loaded(1, seconds / 2)
     figures.rps.append(len(busy.latencies) / seconds)
     figures.single.extend(alone.latencies)

@@ -45,12 +45,12 @@ import uvloop
 from baobab.infra.http.client import HttpClient
 from baobab.kernel.signing import Signer, VerificationKey, import_public_jwk
 from baobab.switch.fspiop import FspiopError, verify_request
+from bench.proc import cpu_seconds
 from bench.switch_e2e import stop
 
 BENCH = "fspsim"
 CURRENCY = "XOF"
 PAYEE_PARTY = ("MSISDN", "22507000001")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 OAUTH_PATH = "/directory/oauth2/token"
 # cProfile on CPU time, not wall time: on a busy machine a socket write that wakes the reader
 # gives up the core, and a wall-clock profile charges that wait to the write.
@@ -80,12 +80,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (``/proc/<pid>/stat``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 # --- the minimal hub --------------------------------------------------------------------------

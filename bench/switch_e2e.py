@@ -19,7 +19,9 @@ answer), ``p50_ms``/``p95_ms``/``p99_ms`` of the committed payments end to end,
 ``cpu_ms_per_transfer`` of each process (from ``/proc``; ``postgres``: the backends serving the
 database) and ``db_commits_per_transfer`` /
 ``db_rows_written_per_transfer`` (``pg_stat_database``), which say where the time goes.
-``--profile DIR`` runs the servers under cProfile (event-loop thread only).
+``--profile DIR`` runs the servers under cProfile (event-loop thread only). ``--hub-workers N``
+serves the hub from N processes sharing its port (``baobab serve --workers N``); the hub's CPU
+is then that of all of them.
 
 The result is checked: the hub's positions exact once nothing is in flight (the payer's net
 position equals the sum of its committed payments, the payee's its negative, nothing reserved),
@@ -56,6 +58,7 @@ from baobab.infra.settings import Settings
 from baobab.kernel.clock import SystemClock
 from baobab.kernel.signing import Signer
 from bench.databases import postgres_database
+from bench.proc import cpu_seconds
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 AMOUNT = "100"
@@ -63,7 +66,6 @@ CURRENCY = "XOF"
 PAYEE_PARTY = ("MSISDN", "22507000001")
 OPERATOR = "GOV/OPS/switch-ops"
 FUNDING = Funding(CURRENCY, liquidity="1000000000000", net_debit_cap="1000000000000")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 class BenchFailure(Exception):
@@ -76,12 +78,6 @@ def emit(case: str, metric: str, value: float, unit: str, runs: int = 1) -> None
 
 
 # --- processes --------------------------------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (``/proc/<pid>/stat``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def db_counters(url: str) -> dict[str, int]:
@@ -328,7 +324,8 @@ def run(args: argparse.Namespace) -> int:
         )
         prepare(settings, [payer, payee], operator_key)
         baobab = str(Path(sys.executable).parent / "baobab")
-        serve = [baobab, "serve", *(f"--block={b}" for b in args.blocks)]
+        serve = [baobab, "serve", f"--workers={args.hub_workers}"]
+        serve += [f"--block={b}" for b in args.blocks]
         commands = {"hub": (profiled(args, "hub", serve), hub_env, port)}
         for fsp in (payer, payee):
             config = str(fsp.write_config(hub_url))
@@ -377,10 +374,10 @@ def measure(
     committed = warm.committed
     unsettled = list(warm.unsettled)
     for rate in args.rates:
-        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        before = {name: process_cpu(name, pid) for name, pid in pids.items()}
         db_before, pg_before = db_counters(url), postgres_cpu(url)
         phase = asyncio.run(drive(payer.url, payer.control_token, rate=rate, seconds=args.seconds))
-        spent = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+        spent = {name: process_cpu(name, pid) - before[name] for name, pid in pids.items()}
         spent["postgres"] = sum(
             seconds - pg_before.get(pid, 0.0) for pid, seconds in postgres_cpu(url).items()
         )
@@ -396,6 +393,11 @@ def measure(
     return 1 if failures else 0
 
 
+def process_cpu(name: str, pid: int) -> float:
+    """CPU seconds of a process; the hub's with its workers."""
+    return cpu_seconds(pid, descendants=name == "hub")
+
+
 def report(
     args: argparse.Namespace,
     phase: Phase,
@@ -405,6 +407,8 @@ def report(
     load: float,
 ) -> None:
     case = f"rate={phase.rate:g}/s,blocks={'+'.join(args.blocks) or 'all'},db=postgresql"
+    if args.hub_workers > 1:
+        case += f",hub_workers={args.hub_workers}"
     emit(case, "completed_share", phase.committed / phase.offered, "ratio")
     if phase.committed:
         emit(case, "transfers_per_s", phase.committed / phase.elapsed, "1/s")
@@ -460,6 +464,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=None, help="seconds per phase")
     parser.add_argument("--database-url", default=DEFAULT_ADMIN_URL, help="PostgreSQL server")
     parser.add_argument("--profile", type=Path, help="write a cProfile of each server here")
+    parser.add_argument(
+        "--hub-workers", type=int, default=1, help="processes serving the hub (default 1)"
+    )
     parser.add_argument(
         "--blocks",
         default="",

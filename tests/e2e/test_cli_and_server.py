@@ -127,3 +127,36 @@ def test_production_refuses_development_settings(env: dict[str, str]) -> None:
     result = baobab({**env, "BAOBAB_ENVIRONMENT": "production"}, "db", "upgrade")
     assert result.returncode != 0
     assert "BAOBAB_SIGNING_KEY_FILE" in result.stdout + result.stderr
+
+
+def test_several_workers_serve_one_port_and_stop_together(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    base = env["BAOBAB_PUBLIC_URL"]
+    log = tmp_path / "server.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [BAOBAB, "serve", "--workers", "2"], env=env, stdout=sink, stderr=sink
+        )
+    try:
+        deadline = time.monotonic() + 60
+        workers: set[str] = set()
+        while len(workers) < 2:
+            children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+            workers = set(children.read_text().split()) if children.exists() else set()
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the workers did not start"
+            time.sleep(0.1)
+        answered = 0
+        while answered < 20:
+            try:  # a new connection each time: any worker may take it
+                answered += httpx.get(f"{base}/ready").status_code == 200
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        process.terminate()
+        assert process.wait(timeout=30) == 0, log.read_text()
+        assert not any(Path(f"/proc/{pid}/cmdline").exists() for pid in workers)
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -11,7 +11,7 @@ import typer
 from baobab.asgi import create_app
 from baobab.cli.console import console, errors, platform
 from baobab.demo import run as run_demo
-from baobab.infra.http.server import run_server
+from baobab.infra.http.server import run_server, run_workers
 from baobab.infra.logging import configure_logging
 from baobab.infra.settings import BLOCKS, Settings
 from baobab.openapi import documents
@@ -25,17 +25,30 @@ def serve(
     ] = None,
     host: Annotated[str | None, typer.Option(help="Bind address (default BAOBAB_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default BAOBAB_PORT)")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, envvar="BAOBAB_WORKERS", help="Processes sharing the port, one core each"
+        ),
+    ] = 1,
+    fd: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
-    """Run Baobab's HTTP API: every block in one process, or only the chosen ones."""
+    """Run Baobab's HTTP API: every block, or only the chosen ones, in one process or several."""
     settings = Settings()
     unknown = set(block or ()) - {*BLOCKS, "audit"}
     if unknown:
         errors.print(f"[red]error[/red] unknown block(s): {', '.join(sorted(unknown))}")
         raise typer.Exit(2)
     configure_logging(settings.log_level)
+    host, port = host or settings.host, port or settings.port
+    if workers > 1 and fd is None:
+        with platform():
+            pass  # a first start's work (schema, development keys) done once, not by each worker
+        command = [sys.executable, "-m", "baobab", "serve", *(f"--block={b}" for b in block or ())]
+        raise typer.Exit(run_workers(command, host=host, port=port, workers=workers))
     with platform() as built:
         application = create_app(settings, platform=built, blocks=block)
-        run_server(application, host=host or settings.host, port=port or settings.port)
+        run_server(application, host=host, port=port, fd=fd)
 
 
 @db_app.command("upgrade")
