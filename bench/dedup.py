@@ -53,6 +53,7 @@ import math
 import random
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Iterable, Sequence
@@ -240,14 +241,20 @@ def splink_frame(records: Sequence[PersonRecord]) -> Any:
     return pd.DataFrame(rows)
 
 
-def run_splink(data: DataSet, frame: Any) -> Quality:
+def run_splink(data: DataSet, frame: Any, *, memory_gb: float, spill: str) -> Quality:
     splink = optional("splink")
+    duckdb = optional("duckdb")
     cl = optional("splink.comparison_library")
     block_on, custom_rule = splink.block_on, optional("splink.blocking_rule_library").CustomRule
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     started = time.perf_counter()
-    db_api = splink.DuckDBAPI()
+    # DuckDB takes 80 % of the machine's memory by default; a 1M run would then crowd out
+    # everything else. Held to ``memory_gb``, it spills to a temporary directory instead.
+    connection = duckdb.connect(
+        config={"memory_limit": f"{memory_gb:g}GB", "temp_directory": spill}
+    )
+    db_api = splink.DuckDBAPI(connection)
     table = db_api.register(frame)
     settings = splink.SettingsCreator(
         link_type="dedupe_only",
@@ -315,7 +322,7 @@ def run_splink(data: DataSet, frame: Any) -> Quality:
 # ---------------------------------------------------------------- cases
 
 
-def batch_case(data: DataSet, *, splink: bool) -> None:
+def batch_case(data: DataSet, *, splink: bool, splink_memory_gb: float) -> None:
     size = len(data.records)
     baobab = run_baobab(data)
     case = f"engine=baobab,data={data.name},records={size}"
@@ -336,7 +343,8 @@ def batch_case(data: DataSet, *, splink: bool) -> None:
     if not splink:
         return
     frame = splink_frame(data.records)
-    peer = run_splink(data, frame)
+    with tempfile.TemporaryDirectory(prefix="bench-splink-") as spill:
+        peer = run_splink(data, frame, memory_gb=splink_memory_gb, spill=spill)
     peer_case = f"engine=splink,data={data.name},records={size}"
     for metric in ("precision", "recall", "f1"):
         emit(peer_case, metric, round(getattr(peer, metric), 4), "ratio", runs=1)
@@ -419,6 +427,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gallery", type=int, help="online gallery size")
     parser.add_argument("--no-splink", action="store_true", help="Baobab only")
     parser.add_argument("--no-febrl", action="store_true", help="skip the FEBRL data sets")
+    parser.add_argument(
+        "--splink-memory",
+        type=float,
+        default=8.0,
+        help="memory Splink's DuckDB may hold, in GB, before it spills to disk (default 8)",
+    )
     arguments = parser.parse_args(argv)
     sizes = [10_000] if arguments.quick else [10_000, 100_000]
     if arguments.sizes:
@@ -429,7 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     loaders += [partial(febrl, number) for number in febrls]
     try:
         for load in loaders:
-            batch_case(load(), splink=not arguments.no_splink)
+            batch_case(
+                load(), splink=not arguments.no_splink, splink_memory_gb=arguments.splink_memory
+            )
         online_case(gallery)
     except BenchFailure as failure:
         print(f"BENCH FAILED: {failure}", file=sys.stderr)
