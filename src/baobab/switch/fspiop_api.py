@@ -46,12 +46,15 @@ class Admission:
     """Refuses new work when the hub falls behind, so the work it takes is served in time.
 
     Every FSPIOP request is counted while in the process; when one starts on a worker thread,
-    how long it waited for one is noted. A request that starts work (``GET``, ``POST``) is
+    how long it waited for one is noted. A request that begins a payment (a party lookup) is
     refused at once with 2005 (server busy, HTTP 503), which the FSP may send again later,
-    while the last noted wait exceeds ``target_delay`` (and ``floor`` requests are in)
-    or ``limit`` requests are in. Answers to work in progress (``PUT``) are always taken, so
-    what was started can finish - and their waits tell when the queue has drained. Without it
-    an overloaded hub queues requests whose senders have given up and serves everyone late.
+    while the last noted wait exceeds ``target_delay`` (and ``floor`` requests are in) or
+    half of ``limit`` requests are in; one that carries a payment on (a quote, a transfer) only
+    past twice that wait or ``limit`` requests, so the payments already begun are finished
+    first rather than abandoned halfway. Answers to work in progress (``PUT``) are always
+    taken, so what was started can finish - and their waits tell when the queue has drained.
+    Without it an overloaded hub queues requests whose senders have given up and serves
+    everyone late.
     """
 
     def __init__(
@@ -69,13 +72,15 @@ class Admission:
         self.in_flight = 0  # changed on the event loop only
         self.delay = 0.0  # the last request's wait for a thread
 
-    def enter(self, method: str) -> None:
-        """Count a request in; raises :class:`FspiopError` 2005 for new work when behind."""
-        if method in ("GET", "POST") and (
-            self.in_flight >= self.limit
-            or (self.delay > self.target_delay and self.in_flight >= self.floor)
-        ):
-            raise FspiopError(ErrorCode.SERVER_BUSY, "the hub is busy; send the request later")
+    def enter(self, method: str, *, begins: bool = False) -> None:
+        """Count a request in; raises :class:`FspiopError` 2005 for new work when behind.
+        ``begins``: the request begins a payment."""
+        if method in ("GET", "POST"):
+            share = 2 if begins else 1
+            if self.in_flight * share >= self.limit or (
+                self.delay * share > 2 * self.target_delay and self.in_flight >= self.floor
+            ):
+                raise FspiopError(ErrorCode.SERVER_BUSY, "the hub is busy; send the request later")
         self.in_flight += 1
 
     def started(self, waited: float) -> None:
@@ -88,6 +93,7 @@ class Admission:
 
 
 _ADMISSION = Admission()
+_LOOKUPS = ("/parties/", "/participants/")
 
 
 def fspiop_body(resource: str) -> dict[str, Any]:
@@ -107,10 +113,16 @@ def _timed(
 
 
 async def answer(
-    request: Request, status: int, work: Callable[[bytes, dict[str, str], str], None]
+    request: Request,
+    status: int,
+    work: Callable[[bytes, dict[str, str], str], None],
+    *,
+    inline: bool = False,
 ) -> Response:
-    """Run ``work(body, headers, uri)`` off the event loop, on the switch's worker threads;
-    FSPIOP errors become FSPIOP bodies."""
+    """Run ``work(body, headers, uri)`` off the event loop, on the switch's worker threads, or
+    with ``inline`` on the loop itself (work that does not wait: no database but a cache's
+    rare refresh, such as a signer's keys every few seconds); FSPIOP errors become FSPIOP
+    bodies."""
     body = await request.body()
     # The ASGI scope as it is (names already lower-case), not Starlette's URL and header views.
     scope = request.scope
@@ -118,7 +130,10 @@ async def answer(
     query = scope.get("query_string", b"").decode("latin-1")
     uri = scope["path"].removeprefix(PREFIX) + (f"?{query}" if query else "")
     try:
-        _ADMISSION.enter(scope["method"])
+        if inline:
+            work(body, headers, uri)
+            return Response(status_code=status)
+        _ADMISSION.enter(scope["method"], begins=uri.startswith(_LOOKUPS))
         try:
             context = contextvars.copy_context()  # the request's id and the like, for the logs
             await asyncio.get_running_loop().run_in_executor(

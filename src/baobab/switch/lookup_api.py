@@ -51,12 +51,13 @@ def build_party_routes(router: APIRouter, *, gate: Gate, parties: PartyService) 
         act: Callable[[FspCaller, PartyKey, bytes, dict[str, str], str], None],
         *,
         resource: str | None = None,
+        inline: bool = False,
     ) -> None:
         async def endpoint(request: Request, principal: FspCaller) -> Response:
             def work(body: bytes, headers: dict[str, str], uri: str) -> None:
                 act(principal, _party(request), body, headers, uri)
 
-            return await answer(request, status, work)
+            return await answer(request, status, work, inline=inline)
 
         router.add_api_route(
             path,
@@ -101,7 +102,8 @@ def build_party_routes(router: APIRouter, *, gate: Gate, parties: PartyService) 
 
         return act
 
-    # /parties first: every payment starts with its GET and PUT.
+    # /parties first: every payment starts with its GET and PUT. An answer is passed on from
+    # memory (its callback is not recorded), so it is handled on the event loop.
     for tail in (_PARTY, _PARTY + "/{SubId}"):
         path = "/parties" + tail
         route("GET", path, 202, "Ask the owning FSP about a party (by callback)", ask)
@@ -112,6 +114,7 @@ def build_party_routes(router: APIRouter, *, gate: Gate, parties: PartyService) 
             "The owning FSP's answer about a party",
             tell(False),
             resource="parties",
+            inline=True,
         )
         route(
             "PUT",
@@ -120,6 +123,7 @@ def build_party_routes(router: APIRouter, *, gate: Gate, parties: PartyService) 
             "The owning FSP's error about a party",
             tell(True),
             resource="parties",
+            inline=True,
         )
     for tail in (_PARTY, _PARTY + "/{SubId}"):
         path = "/participants" + tail

@@ -93,6 +93,27 @@ def test_admission_refuses_new_work_while_requests_wait_too_long() -> None:
     assert admission.in_flight == 4
 
 
+def test_admission_refuses_new_payments_before_payments_in_progress() -> None:
+    admission = Admission(target_delay=0.05, floor=0, limit=8)
+    admission.started(0.08)  # behind, but by less than twice the target
+    with pytest.raises(FspiopError):
+        admission.enter("GET", begins=True)
+    admission.enter("POST")  # a quote or transfer of a payment begun
+    admission.started(0.11)
+    with pytest.raises(FspiopError):
+        admission.enter("POST")
+    admission.started(0.0)
+    for _ in range(3):
+        admission.enter("GET", begins=True)
+    with pytest.raises(FspiopError):  # half the limit in flight
+        admission.enter("GET", begins=True)
+    for _ in range(4):
+        admission.enter("POST")
+    with pytest.raises(FspiopError):
+        admission.enter("POST")
+    assert admission.in_flight == 8
+
+
 @pytest.mark.parametrize("limits", [{"target_delay": 0.0}, {"floor": 5, "limit": 5}, {"floor": -1}])
 def test_admission_needs_sane_limits(limits: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="target delay"):
