@@ -1,14 +1,17 @@
 """Identity commands: `baobab identity profiles|enrol|review|lock|unlock|outbox|rotate-key|reseal|
-purge`."""
+purge|dedup`."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from baobab.cli.console import actor, console, errors, platform
@@ -16,6 +19,15 @@ from baobab.directory import ClientId
 from baobab.identity import ReviewDecision
 from baobab.identity.adapters.crypto import keystore_path, load_keystore
 from baobab.identity.adapters.reseal import reseal, rotate_key
+from baobab.identity.batch import (
+    FIELDS,
+    RegisterFileError,
+    file_format,
+    read_register,
+    summarise,
+    write_clusters,
+)
+from baobab.identity.matching import InvalidModel, MatchModel, Thresholds, deduplicate
 from baobab.kernel.errors import BaobabError
 from baobab.kernel.signing import Signer
 
@@ -256,3 +268,110 @@ def identity_purge(
         )
         for packet_id in report.purged:
             console.print(f"  {packet_id}")
+
+
+def _column_mapping(specs: list[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for spec in specs:
+        field, _, column = spec.partition("=")
+        if field not in FIELDS or not column:
+            raise typer.BadParameter(
+                f"{spec!r} is not FIELD=COLUMN with FIELD one of {', '.join(FIELDS)}",
+                param_hint="--column",
+            )
+        mapping[field] = column
+    return mapping
+
+
+@identity_app.command("dedup")
+def identity_dedup(
+    register: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV (header row) or JSON Lines file of people", exists=True, dir_okay=False
+        ),
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="Write the clusters here (.csv or .jsonl)")
+    ] = None,
+    model_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="A model document (MatchModel.to_json); default: learned from the file",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    match: Annotated[
+        float | None,
+        typer.Option(help="Match threshold in bits; default: the one for the file's size"),
+    ] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(help="FIELD=COLUMN: read a person field from another column (repeatable)"),
+    ] = None,
+    given_format: Annotated[
+        str | None, typer.Option("--format", help="csv or jsonl (default: by extension)")
+    ] = None,
+) -> None:
+    """Find the people registered more than once in a register file, offline.
+
+    Prints how many records fall in clusters; --out lists them (cluster_id, record_id,
+    cluster_size). Nothing is written unless the whole file is good."""
+    columns = _column_mapping(column or [])
+    started = time.perf_counter()
+    try:
+        chosen = given_format or file_format(register)
+        if out is not None:
+            file_format(out)
+            if not out.parent.is_dir():
+                raise RegisterFileError(f"--out: no directory {out.parent}")
+        model = MatchModel.from_json(model_file.read_text()) if model_file else None
+        with register.open("rb") as lines:
+            read = read_register(lines, file_format=chosen, columns=columns)
+        records = read.records
+        limits = Thresholds.for_register(len(records))
+        if match is not None:
+            limits = Thresholds(match=match, review=min(limits.review, match))
+        bar = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*bar, TimeElapsedColumn(), console=console) as progress:
+            # With no model given, deduplicate learns one from the records first.
+            comparing = progress.add_task("comparing", total=len(records))
+            clusters = deduplicate(
+                records,
+                model,
+                limits,
+                progress=lambda done: progress.update(comparing, completed=done),
+            )
+        if out is not None:
+            write_clusters(clusters, out)
+    except RegisterFileError as exc:
+        _print_problems(exc)
+        raise typer.Exit(1) from exc
+    except (InvalidModel, OSError) as exc:
+        errors.print(f"[red]error[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    summary = summarise(len(records), clusters)
+    table = Table("", "", title=f"Deduplication of {register.name}", show_header=False)
+    table.add_row("records", str(summary.records))
+    table.add_row("clusters", str(summary.clusters))
+    table.add_row("records in clusters", str(summary.clustered))
+    table.add_row("largest cluster", str(summary.largest))
+    table.add_row("model", str(model_file) if model_file else "learned from the file")
+    table.add_row("match threshold", f"{limits.match:.1f} bits")
+    if read.unread_columns:
+        table.add_row("columns not read", escape(", ".join(read.unread_columns)))
+    table.add_row("seconds", f"{time.perf_counter() - started:.1f}")
+    console.print(table)
+    if out is not None:
+        console.print(f"clusters written to {out}")
+
+
+def _print_problems(exc: RegisterFileError) -> None:
+    errors.print(f"[red]error[/red] {exc.code}: {escape(exc.detail)}")
+    problems = exc.extra.get("problems", [])
+    for problem in problems:  # column names come from the file: no markup in them
+        errors.print(f"  line {problem['line']}: {escape(problem['reason'])}")
+    if exc.extra.get("problems_total", 0) > len(problems):
+        errors.print(f"  ... and {exc.extra['problems_total'] - len(problems)} more")

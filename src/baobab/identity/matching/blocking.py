@@ -27,6 +27,7 @@ keys still find the duplicates.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 
 from baobab.identity.matching.records import NameForms, PreparedRecord
@@ -103,6 +104,19 @@ class BlockIndex:
             block = blocks.get(key)
             if block is not None and len(block) <= limit:
                 yield from block
+
+    def candidates_before(self, looked: list[str], slot: int) -> Iterator[int]:
+        """Slots below ``slot`` sharing a key with ``looked``, as :meth:`candidates` would have
+        answered before ``slot`` was added, when slots were added in increasing order: a block
+        counts as oversized only if it was so then."""
+        blocks = self._blocks
+        limit = self._max_block
+        for key in looked:
+            block = blocks.get(key)
+            if block is not None:
+                earlier = bisect_left(block, slot)
+                if earlier <= limit:
+                    yield from block[:earlier]
 
     def __len__(self) -> int:
         return len(self._blocks)

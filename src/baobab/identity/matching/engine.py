@@ -4,15 +4,17 @@
 scores only the records sharing a blocking key with the query, so an enrolment check costs the
 same against a gallery of ten thousand or ten million. :func:`deduplicate` runs the same search
 over a whole register, each record against those before it, and returns the clusters that the
-MATCH pairs join (transitive closure).
+MATCH pairs join (transitive closure), using every core.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 from baobab.identity.matching.blocking import BlockIndex, blocking_keys
+from baobab.identity.matching.forked import Forked, cores
 from baobab.identity.matching.model import MatchModel, Outcome, Thresholds
 from baobab.identity.matching.records import PersonRecord, PreparedRecord, prepare
 
@@ -56,7 +58,13 @@ class DedupEngine:
     def add(self, record: PersonRecord) -> None:
         """Put ``record`` into the gallery; a record with the same id is replaced (an update)."""
         prepared = prepare(record)
-        self._add_prepared(prepared, blocking_keys(prepared)[0])
+        self.remove(prepared.record_id)
+        filed = blocking_keys(prepared)[0]
+        slot = len(self._records)
+        self._records.append(prepared)
+        self._filed.append(filed)
+        self._slots[prepared.record_id] = slot
+        self._index.add(slot, filed)
 
     def remove(self, record_id: str) -> None:
         """Take the record out of the gallery; an unknown id is ignored."""
@@ -88,28 +96,12 @@ class DedupEngine:
     def __len__(self) -> int:
         return len(self._slots)
 
-    def _add_prepared(self, prepared: PreparedRecord, filed: list[str]) -> None:
-        self.remove(prepared.record_id)
-        slot = len(self._records)
-        self._records.append(prepared)
-        self._filed.append(filed)
-        self._slots[prepared.record_id] = slot
-        self._index.add(slot, filed)
-
-    def _scored(
-        self,
-        prepared: PreparedRecord,
-        *,
-        looked: list[str] | None = None,
-        floor: float | None = None,
-    ) -> Iterator[tuple[float, PreparedRecord]]:
-        """Gallery records scoring at least ``floor`` (the review threshold if not given)."""
-        if looked is None:
-            looked = blocking_keys(prepared)[1]
-        minimum = self._thresholds.review if floor is None else floor
+    def _scored(self, prepared: PreparedRecord) -> Iterator[tuple[float, PreparedRecord]]:
+        """Gallery records scoring at least the review threshold."""
+        minimum = self._thresholds.review
         records = self._records
         compare = self._model.compare
-        for slot in set(self._index.candidates(looked)):
+        for slot in set(self._index.candidates(blocking_keys(prepared)[1])):
             other = records[slot]
             if other is None:
                 continue
@@ -154,30 +146,70 @@ class _Clusters:
 
 def deduplicate(
     records: Iterable[PersonRecord],
-    model: MatchModel,
-    thresholds: Thresholds,
+    model: MatchModel | None = None,
+    thresholds: Thresholds | None = None,
     progress: Callable[[int], None] | None = None,
+    *,
+    workers: int | None = None,
+    seed: int = 0,
+    max_block: int = 500,
 ) -> list[list[str]]:
     """Clusters (two or more record ids, sorted) of the records that MATCH pairs join.
 
     Each record is compared with the records before it that share a blocking key, so every
-    candidate pair is scored once. ``progress`` is called with the number of records done, every
+    candidate pair is scored once. ``model`` defaults to one learned from the records
+    (:meth:`MatchModel.estimate` with ``seed``), ``thresholds`` to
+    :meth:`Thresholds.for_register` of their number. ``workers`` processes do the work (by
+    default one per core, on Linux): once the records are prepared, the model is learned in one
+    while this one files them in the blocking index, then each compares every ``workers``-th
+    record; the pairs, and so the clusters, are
+    the same for any number. ``progress`` is called with the number of records done, every
     thousand records and at the end. Raises :class:`DuplicateRecordId` on a repeated id.
     """
-    engine = DedupEngine(model, thresholds)
-    clusters = _Clusters()
-    done = 0
-    for record in records:
-        if record.record_id in engine._slots:
+    register = list(records)
+    seen: set[str] = set()
+    for record in register:
+        if record.record_id in seen:
             raise DuplicateRecordId(f"record id {record.record_id!r} appears twice")
-        prepared = prepare(record)
-        filed, looked = blocking_keys(prepared)
-        for _, other in engine._scored(prepared, looked=looked, floor=thresholds.match):
-            clusters.join(prepared.record_id, other.record_id)
-        engine._add_prepared(prepared, filed)
-        done += 1
-        if progress is not None and done % _PROGRESS_EVERY == 0:
-            progress(done)
-    if progress is not None and done % _PROGRESS_EVERY:
-        progress(done)
+        seen.add(record.record_id)
+    count = cores(workers)
+    prepared = [prepare(record) for record in register]
+    learning: Forked[str] | None = None
+    if model is None and count > 1:
+        learning = Forked(lambda: MatchModel.estimate(prepared, seed=seed).to_json())
+    elif model is None:
+        model = MatchModel.estimate(prepared, seed=seed)
+    looked: list[list[str]] = []
+    index = BlockIndex(max_block=max_block)
+    for slot, ready in enumerate(prepared):
+        filed, wanted = blocking_keys(ready)
+        index.add(slot, filed)
+        looked.append(wanted)
+    if learning is not None:
+        model = MatchModel.from_json(learning.result())
+    assert model is not None
+    floor = (thresholds or Thresholds.for_register(len(register))).match
+    compare = model.compare
+
+    def matched(share: int, report: Callable[[int], None] | None) -> list[tuple[int, int]]:
+        """The MATCH pairs of every ``count``-th record from ``share`` on."""
+        pairs: list[tuple[int, int]] = []
+        for done, slot in enumerate(range(share, len(prepared), count), start=1):
+            ready = prepared[slot]
+            for other in set(index.candidates_before(looked[slot], slot)):
+                if compare(ready, prepared[other])[0] >= floor:
+                    pairs.append((slot, other))
+            if report is not None and done % _PROGRESS_EVERY == 0:
+                report(min(done * count, len(prepared)))
+        return pairs
+
+    helpers = [Forked(partial(matched, share, None)) for share in range(1, count)]
+    pairs = matched(0, progress)
+    for helper in helpers:
+        pairs += helper.result()
+    clusters = _Clusters()
+    for slot, other in pairs:
+        clusters.join(register[slot].record_id, register[other].record_id)
+    if progress is not None:
+        progress(len(register))
     return clusters.groups()

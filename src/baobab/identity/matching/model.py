@@ -235,7 +235,7 @@ class MatchModel:
     @classmethod
     def estimate(
         cls,
-        records: Iterable[PersonRecord],
+        records: Iterable[PersonRecord | PreparedRecord],
         *,
         start: MatchModel | None = None,
         random_pairs: int = 50_000,
@@ -248,6 +248,7 @@ class MatchModel:
         ``m`` by EM over up to ``max_pairs`` blocked candidate pairs, starting from ``start``
         (the default model if not given), whose swap penalty is kept, and whose household
         fields are kept unless the records show no households (see :mod:`.estimation`).
+        Records already prepared (:func:`.records.prepare`) are taken as they are.
         """
         base = start or cls.default()
         initial_m = [
@@ -259,7 +260,7 @@ class MatchModel:
             for field in FIELDS
         ]
         learned = estimate_probabilities(
-            [prepare(record) for record in records],
+            [r if isinstance(r, PreparedRecord) else prepare(r) for r in records],
             initial_m=initial_m,
             initial_u=initial_u,
             random_pairs=random_pairs,

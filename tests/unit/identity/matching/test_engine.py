@@ -94,7 +94,9 @@ def test_max_block_must_be_positive() -> None:
 def test_deduplicate_finds_the_planted_duplicates_and_keeps_twins_apart() -> None:
     population = generate_population(3000, seed=11)
     seen: list[int] = []
-    clusters = deduplicate(population.records, MODEL, DEFAULT_THRESHOLDS, progress=seen.append)
+    clusters = deduplicate(
+        population.records, MODEL, DEFAULT_THRESHOLDS, progress=seen.append, workers=1
+    )
     predicted = {pair for cluster in clusters for pair in combinations(cluster, 2)}
     truth = population.duplicate_pairs()
     hits = len(predicted & truth)
@@ -110,6 +112,31 @@ def test_deduplicate_finds_the_planted_duplicates_and_keeps_twins_apart() -> Non
     if size % 1000:
         expected.append(size)
     assert seen == expected
+
+
+def test_deduplicate_finds_the_same_clusters_in_any_number_of_processes() -> None:
+    records = generate_population(2500, seed=12).records
+    one = deduplicate(records, MODEL, DEFAULT_THRESHOLDS, workers=1)
+    assert len(one) > 100
+    seen: list[int] = []
+    assert deduplicate(records, MODEL, DEFAULT_THRESHOLDS, seen.append, workers=3) == one
+    assert seen == sorted(seen)
+    assert seen[-1] == len(records)
+    learned = MatchModel.estimate(records, seed=5)
+    thresholds = Thresholds.for_register(len(records))
+    alone = deduplicate(records, learned, thresholds, workers=1)
+    assert deduplicate(records, seed=5, workers=2) == alone
+
+
+def test_deduplicate_compares_a_record_only_with_those_before_it_as_they_were() -> None:
+    # Three equal records: with blocks of at most one record, the second finds the first, the
+    # third none (every block it looks in held two records when it came).
+    first = replace(AMINA, record_id="a1", phone=None, location=None)
+    second = replace(first, record_id="a2")
+    third = replace(first, record_id="a3")
+    assert deduplicate([first, second, third], MODEL, DEFAULT_THRESHOLDS, max_block=1) == [
+        ["a1", "a2"]
+    ]
 
 
 def test_deduplicate_refuses_a_repeated_id() -> None:
