@@ -24,12 +24,12 @@ from baobab.registries.domain import (
     Registry,
     RevisionHasher,
     Violation,
-    canonical,
 )
 from baobab.registries.errors import ImportRejected
 from baobab.registries.formats import Row
+from baobab.registries.jsontext import canonical_bytes
 from baobab.registries.ports import (
-    IndexEntry,
+    NewRecord,
     RecordRow,
     RegistriesUnitOfWork,
     RevisionRow,
@@ -45,7 +45,7 @@ from baobab.registries.schema import (
 from baobab.registries.services import RegistryService
 
 Progress = Callable[[int], None]
-Pending = tuple[int, dict[str, Any], list[tuple[str, str]]]  # row number, record, unique values
+Pending = tuple[int, dict[str, Any], bytes | None]  # row number, record, its canonical JSON
 ANALYSE_AFTER = 1000  # records; a bigger load changes which index plans are best
 
 
@@ -92,13 +92,14 @@ class _Import:
     def take(self, row: Row) -> None:
         report = self.report
         report.rows += 1
-        number, data, violations = row
+        number, data, violations, encoded = row
         if violations:
             self.reject(violations)
             return
         schema = self.schema
         if data.get(schema.id_field) is None:
             data[schema.id_field] = self.s._ids()
+            encoded = None  # the record changed since it was read
         problems = schema.validate(data)
         if problems:
             problems = [Violation(v.field, v.reason, number) for v in problems]
@@ -119,7 +120,7 @@ class _Import:
             return
         self.seen_ids.add(record_id)
         seen_unique.update(unique)
-        self.pending.append((number, data, unique))
+        self.pending.append((number, data, encoded))
 
     def flush(self) -> None:
         if not self.pending:
@@ -179,15 +180,14 @@ class _Import:
             at=at,
             reason=reason,
         ).hash
-        id_field, index_entries = schema.id_field, schema.index_entries
+        id_field, slot_values = schema.id_field, schema.slot_values
         revisions, new_records = batch.revisions, batch.new_records
-        index_added, unique_added = batch.index_added, batch.unique_added
-        for _, data, unique in pending:
+        for _, data, read_as in pending:
             sequence += 1
             record_id = str(data[id_field])
-            text = canonical(data)
+            encoded = canonical_bytes(data) if read_as is None else read_as
             digest = link(
-                previous, sequence=sequence, record_id=record_id, record_version=1, data_text=text
+                previous, sequence=sequence, record_id=record_id, record_version=1, data=encoded
             )
             revisions.append(
                 RevisionRow(
@@ -196,7 +196,7 @@ class _Import:
                     1,
                     create,
                     version,
-                    text,
+                    encoded.decode(),
                     actor,
                     at,
                     reason,
@@ -204,9 +204,11 @@ class _Import:
                     digest,
                 )
             )
-            new_records.append(RecordRow(record_id, 1, version, sequence, False, now, now))
-            index_added.extend([IndexEntry(record_id, f, v) for f, v in index_entries(data)])
-            unique_added.extend([IndexEntry(record_id, f, v) for f, v in unique])
+            new_records.append(
+                NewRecord(
+                    RecordRow(record_id, 1, version, sequence, False, now, now), slot_values(data)
+                )
+            )
             previous = digest
         self.uow.store.write(registry.id, batch)
         self.sequence, self.previous = sequence, previous

@@ -99,7 +99,6 @@ class DefinitionUseCases(UseCases):
         uow.store.lock_chain(registry.id)
         violations: list[dict[str, str]] = []
         index: list[IndexEntry] = []
-        unique: list[IndexEntry] = []
         seen: dict[tuple[str, str], str] = {}
         for record in uow.store.iter_records(registry.id):
             for v in compiled.validate(record.data):
@@ -112,7 +111,6 @@ class DefinitionUseCases(UseCases):
                     violations.append(
                         {"record": record.record_id, "field": field, "reason": f"same as {other}"}
                     )
-                unique.append(IndexEntry(record.record_id, field, value))
             index.extend(
                 IndexEntry(record.record_id, f, v) for f, v in compiled.index_entries(record.data)
             )
@@ -125,7 +123,7 @@ class DefinitionUseCases(UseCases):
         if not uow.store.add_version(registry.id, published):
             raise DuplicateVersion(f"{registry.code} {published.version} is already published")
         if compiled.index_signature() != current.index_signature():
-            uow.store.replace_index(registry.id, index, unique)  # by the new version's slots
+            uow.store.replace_index(registry.id, index)  # by the new version's slots
         self._audit(
             uow,
             "registries.version_published",

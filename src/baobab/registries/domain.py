@@ -9,17 +9,17 @@ and with it the current state of any record, which is read from its newest revis
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from hashlib import sha256
 from typing import Any
 
 from baobab.registries.errors import InvalidDefinition, UnknownVersion
+from baobab.registries.jsontext import quoted
 
 # --- identifiers ----------------------------------------------------------------------------
 
@@ -212,26 +212,6 @@ def revision_payload(
     }
 
 
-def _unencodable(value: Any) -> Any:
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-# The C encoder json.dumps uses, with json.dumps's options for canonical text, built once:
-# JSONEncoder.encode builds a new one for every call, and tracks every container it enters
-# against cycles (which parsed JSON cannot have; a cycle still fails, as a RecursionError).
-_C_ENCODER = c_make_encoder(
-    None, _unencodable, encode_basestring, None, ":", ",", True, False, True
-)
-# a JSON string: what json.dumps(text, ensure_ascii=False) writes, without building an encoder
-_TEXT: Callable[[str], str] = encode_basestring
-
-
-def canonical(data: Mapping[str, Any]) -> str:
-    """Canonical JSON text of a record (sorted keys, no spaces), as stored and as hashed;
-    the same text as :func:`baobab.kernel.hashchain.canonical_json`."""
-    return "".join(_C_ENCODER(data, 0))
-
-
 class RevisionHasher:
     """Computes ``link_hash(previous, revision_payload(...))`` for many revisions that share
     registry, change, schema version, actor, time and reason (one import, one change), around
@@ -242,19 +222,33 @@ class RevisionHasher:
     def __init__(
         self, *, registry: str, change: str, schema_version: str, actor: str, at: str, reason: str
     ) -> None:
-        text = _TEXT
-        self._head = f'{{"actor":{text(actor)},"at":{text(at)},"data":'
-        self._middle = f',"operation":{text(str(change))},"reason":{text(reason)},"record_id":'
-        self._tail = f',"registry":{text(registry)},"schema_version":{text(schema_version)},'
+        self._head = f'{{"actor":{quoted(actor)},"at":{quoted(at)},"data":'.encode()
+        self._middle = (
+            f',"operation":{quoted(str(change))},"reason":{quoted(reason)},"record_id":'
+        ).encode()
+        self._tail = (
+            f',"registry":{quoted(registry)},"schema_version":{quoted(schema_version)},'
+        ).encode()
 
     def hash(
-        self, previous: str, *, sequence: int, record_id: str, record_version: int, data_text: str
+        self, previous: str, *, sequence: int, record_id: str, record_version: int, data: bytes
     ) -> str:
-        body = (
-            f"{self._head}{data_text}{self._middle}{_TEXT(record_id)}"
-            f',"record_version":{record_version}{self._tail}"sequence":{sequence}}}'
-        )
-        return hashlib.sha256(bytes.fromhex(previous) + body.encode()).hexdigest()
+        """The hash of the revision after ``previous``; ``data`` is the record's canonical
+        JSON (:func:`canonical_bytes`), or ``b"null"`` for a deletion."""
+        return sha256(
+            b"".join(
+                (
+                    bytes.fromhex(previous),
+                    self._head,
+                    data,
+                    self._middle,
+                    quoted(record_id).encode(),
+                    b',"record_version":%d' % record_version,
+                    self._tail,
+                    b'"sequence":%d}' % sequence,
+                )
+            )
+        ).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,18 +12,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from baobab.registries.domain import Violation
+from baobab.registries.jsontext import parse_canonical
 from baobab.registries.schema import RegistrySchema, coerce_text
 
 
 class Row(NamedTuple):
-    """One data row of a file: its number, the record it holds, and why it could not be read."""
+    """One data row of a file: its number, the record it holds, and why it could not be read;
+    ``encoded`` is the record's canonical JSON when the reader made it on the way (a JSON
+    line), to be stored and hashed as it is unless the record changes."""
 
     number: int
     data: dict[str, Any]
     violations: tuple[Violation, ...] = ()
-
-
-_DECODE = json.JSONDecoder().decode  # json.loads without its per-call argument checks
+    encoded: bytes | None = None
 
 
 def read_jsonl(lines: Iterable[str]) -> Iterator[Row]:
@@ -34,14 +35,17 @@ def read_jsonl(lines: Iterable[str]) -> Iterator[Row]:
             continue
         number += 1
         try:
-            data = _DECODE(line)
+            data, encoded = parse_canonical(line)
         except json.JSONDecodeError as exc:
             yield Row(number, {}, (Violation("", f"not valid JSON: {exc.msg}", number),))
+            continue
+        except UnicodeEncodeError:  # "\ud800": no UTF-8 text can hold it, nor the database
+            yield Row(number, {}, (Violation("", "holds a lone surrogate (\\ud800)", number),))
             continue
         if not isinstance(data, dict):
             yield Row(number, {}, (Violation("", "a line must hold a JSON object", number),))
             continue
-        yield Row(number, data)
+        yield Row(number, data, (), encoded)
 
 
 def read_csv(lines: Iterable[str], schema: RegistrySchema) -> Iterator[Row]:

@@ -57,17 +57,24 @@ class IndexEntry(NamedTuple):
     value: str
 
 
+class NewRecord(NamedTuple):
+    """A record written for the first time, with the encoded value of its indexed fields in
+    their slots (:meth:`RegistrySchema.slot_values`)."""
+
+    row: RecordRow
+    slots: tuple[str | None, ...]
+
+
 @dataclass
 class WriteBatch:
-    """Everything one change (or one slice of an import) writes, applied together."""
+    """Everything one change (or one slice of an import) writes, applied together. The index
+    entries are those of changed records; a new record carries its own (``slots``)."""
 
-    new_records: list[RecordRow] = field(default_factory=list)
+    new_records: list[NewRecord] = field(default_factory=list)
     changed_records: list[RecordRow] = field(default_factory=list)
     revisions: list[RevisionRow] = field(default_factory=list)
     index_added: list[IndexEntry] = field(default_factory=list)
     index_removed: list[IndexEntry] = field(default_factory=list)
-    unique_added: list[IndexEntry] = field(default_factory=list)
-    unique_removed: list[IndexEntry] = field(default_factory=list)
 
 
 class RegistryStore(Protocol):
@@ -121,7 +128,9 @@ class RegistryStore(Protocol):
         ...
 
     def taken(self, registry_id: int, field: str, values: Collection[str]) -> dict[str, str]:
-        """Unique values of ``field`` already held: value -> record id."""
+        """Values of the indexed field ``field`` held by live records: value -> record id.
+        Asked under the registry's chain head, which every writer holds, it stays true until
+        the unit ends: that is what keeps a unique field unique."""
         ...
 
     def search(self, registry_id: int, query: SearchQuery, *, count: bool = True) -> Page: ...
@@ -142,11 +151,9 @@ class RegistryStore(Protocol):
         """Let the query planner see the data after a bulk load (index choice depends on it)."""
         ...
 
-    def replace_index(
-        self, registry_id: int, index: Sequence[IndexEntry], unique: Sequence[IndexEntry]
-    ) -> None:
-        """Drop every index and unique entry of the registry and store these instead; called
-        once the version that changed what is indexed is published."""
+    def replace_index(self, registry_id: int, index: Sequence[IndexEntry]) -> None:
+        """Drop every index entry of the registry and store these instead; called once the
+        version that changed what is indexed is published."""
         ...
 
     def revisions(

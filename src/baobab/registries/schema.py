@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from baobab.registries.domain import Violation, canonical
+from baobab.registries.domain import Violation
 from baobab.registries.errors import InvalidSchema
+from baobab.registries.jsontext import canonical
 from baobab.registries.predicate import compile_predicate
 from baobab.registries.validation import Check, compile_checks, format_test, types_of
 
@@ -36,6 +37,7 @@ _SCALARS = ("string", "integer", "number", "boolean")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{8,128}")
 INDEXED_MAX_LENGTH = 256
 MAX_INDEXED = 8  # indexed fields of one registry (the id aside): the store keeps a column for each
+_NO_VALUES: tuple[None, ...] = (None,) * MAX_INDEXED
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,7 @@ class RegistrySchema:
     required: frozenset[str]
     _check: Check
     _valid: Callable[[Any], bool]
-    _index_plan: tuple[tuple[str, Callable[[Any], str]], ...]
+    _index_plan: tuple[tuple[str, Callable[[Any], str]], ...]  # in the order of the slots
     _unique_plan: tuple[tuple[str, Callable[[Any], str]], ...]
     # each indexed field's slot (1 to MAX_INDEXED) in the order of their names: where the store
     # keeps its value; the slots change only with the index signature
@@ -112,6 +114,15 @@ class RegistrySchema:
             for name, encode in self._index_plan
             if (value := data.get(name)) is not None
         ]
+
+    def slot_values(self, data: Mapping[str, Any]) -> tuple[str | None, ...]:
+        """The encoded value of each indexed field of ``data`` in its slot, ``None`` for an
+        absent field and the unused slots: ``MAX_INDEXED`` values."""
+        values: list[str | None] = [
+            None if (value := data.get(name)) is None else encode(value)
+            for name, encode in self._index_plan
+        ]
+        return (*values, *_NO_VALUES[len(values) :])
 
     def unique_entries(self, data: Mapping[str, Any]) -> list[tuple[str, str]]:
         """``(field, encoded value)`` of every unique field present in ``data``."""
@@ -208,7 +219,7 @@ def _compile_document(document: Mapping[str, Any]) -> RegistrySchema:
         )
     check = compile_checks(document, "", top=True)
     required = frozenset(document.get("required", ()))
-    plan = tuple((f.name, _encoder(f)) for f in fields.values() if f.indexed and f.name != id_field)
+    plan = tuple((name, _encoder(fields[name])) for name in sorted(indexed))
     unique = tuple(
         (f.name, _encoder(f)) for f in fields.values() if f.unique and f.name != id_field
     )

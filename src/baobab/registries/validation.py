@@ -9,8 +9,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from baobab.registries.domain import Violation, canonical
+from baobab.registries.domain import Violation
 from baobab.registries.errors import InvalidSchema
+from baobab.registries.jsontext import canonical
 
 Check = Callable[[Any, str, list[Violation]], None]
 

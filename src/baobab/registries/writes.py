@@ -19,7 +19,6 @@ from baobab.registries.domain import (
     Record,
     Registry,
     RevisionHasher,
-    canonical,
 )
 from baobab.registries.errors import (
     BrokenReference,
@@ -30,8 +29,10 @@ from baobab.registries.errors import (
     UnknownRecord,
     VersionRequired,
 )
+from baobab.registries.jsontext import canonical_bytes
 from baobab.registries.ports import (
     IndexEntry,
+    NewRecord,
     RecordRow,
     RegistriesUnitOfWork,
     RegistryStore,
@@ -234,7 +235,7 @@ class WriteUseCases(UseCases):
             Change.CREATE if before is None else Change.DELETE if data is None else Change.UPDATE
         )
         record_version = 1 if before is None else before.version + 1
-        data_text = canonical(data) if data is not None else "null"
+        data_text = canonical_bytes(data) if data is not None else b"null"
         hasher = RevisionHasher(
             registry=registry.code,
             change=change,
@@ -248,7 +249,7 @@ class WriteUseCases(UseCases):
             sequence=sequence,
             record_id=record_id,
             record_version=record_version,
-            data_text=data_text,
+            data=data_text,
         )
         batch = WriteBatch()
         batch.revisions.append(
@@ -258,7 +259,7 @@ class WriteUseCases(UseCases):
                 record_version,
                 str(change),
                 schema_version(registry),
-                None if data is None else data_text,
+                None if data is None else data_text.decode(),
                 caller.actor,
                 at,
                 reason,
@@ -276,15 +277,16 @@ class WriteUseCases(UseCases):
             created_at,
             now,
         )
-        (batch.new_records if before is None else batch.changed_records).append(row)
-        old_index = (
-            set(schema.index_entries(before.data)) if before and not before.deleted else set()
-        )
-        new_index = set(schema.index_entries(data)) if data is not None else set()
-        batch.index_removed.extend(IndexEntry(record_id, f, v) for f, v in old_index - new_index)
-        batch.index_added.extend(IndexEntry(record_id, f, v) for f, v in new_index - old_index)
-        batch.unique_removed.extend(IndexEntry(record_id, f, v) for f, v in old_unique - new_unique)
-        batch.unique_added.extend(IndexEntry(record_id, f, v) for f, v in new_unique - old_unique)
+        if before is None:
+            batch.new_records.append(NewRecord(row, schema.slot_values(data or {})))
+        else:
+            batch.changed_records.append(row)
+            old_index = set(schema.index_entries(before.data)) if not before.deleted else set()
+            new_index = set(schema.index_entries(data)) if data is not None else set()
+            batch.index_removed.extend(
+                IndexEntry(record_id, f, v) for f, v in old_index - new_index
+            )
+            batch.index_added.extend(IndexEntry(record_id, f, v) for f, v in new_index - old_index)
         store.write(registry.id, batch)
         store.advance_chain(registry.id, sequence, digest)
         return Record(

@@ -1,5 +1,6 @@
 """Two officers updating the same record at once, on PostgreSQL where the race is real: exactly
-one update wins, the other is told its version is stale, and the chain stays whole. Readers of
+one update wins, the other is told its version is stale, and the chain stays whole; of creates
+racing for one unique value, exactly one gets it. Readers of
 personal data at once line up at the disclosure chain's head: one gapless chain."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pytest
 
 from baobab.registries import Caller, RegistryService, import_records
 from baobab.registries.bulk import iter_rows
-from baobab.registries.errors import StaleVersion
+from baobab.registries.errors import StaleVersion, UniqueViolation
 from baobab.registries.examples import households
 from tests.integration.registries.conftest import OPERATOR
 
@@ -64,6 +65,23 @@ def test_two_officers_cannot_overwrite_each_other(social: RegistryService) -> No
     assert record.version == 2
     history = social.history(OPERATOR, CODE, "HH-00000002")
     assert [h.record_version for h in history] == [1, 2]
+    assert social.verify(OPERATOR, CODE).intact
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_one_unique_value_goes_to_one_of_many_racing_creates(social: RegistryService) -> None:
+    token = "racing-token-0001"
+    homes = [{**home, "head_identity": token} for home in households(6)]
+
+    def create(home: dict[str, object]) -> Callable[[], object]:
+        return lambda: social.create(OPERATOR, CODE, V, home)
+
+    wins, losses = race([create(home) for home in homes])
+    assert len(wins) == 1
+    assert len(losses) == 5
+    assert all(isinstance(e, UniqueViolation) for e in losses), losses
+    page = social.search(OPERATOR, CODE, V, filters={"head_identity": token})
+    assert page.count == 1
     assert social.verify(OPERATOR, CODE).intact
 
 

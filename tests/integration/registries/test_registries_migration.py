@@ -1,6 +1,8 @@
 """The move of indexed values from the side table into the records' slot columns
 (``registries_0003``), on SQLite and PostgreSQL: a registry migrated with its records is found
-by the same searches as before, a deleted record by none, and the side table is gone."""
+by the same searches as before, a deleted record by none, and the side table is gone. Then the
+side table of unique values goes (``registries_0004``): a value a migrated record holds is still
+refused to another, and freed when that record is deleted."""
 
 from __future__ import annotations
 
@@ -18,9 +20,11 @@ from baobab.infra import migrate
 from baobab.infra.database import Database, normalise_url
 from baobab.infra.settings import BLOCKS, Settings
 from baobab.kernel.ids import new_id
-from baobab.registries import example_schema, parse_schema
-from baobab.registries.domain import canonical
+from baobab.registries import example_schema, import_records, parse_schema
+from baobab.registries.bulk import iter_rows
+from baobab.registries.errors import UniqueViolation
 from baobab.registries.examples import households
+from baobab.registries.jsontext import canonical
 from tests.integration.registries.conftest import OPERATOR
 from tests.support import ENGINES
 
@@ -116,5 +120,78 @@ def test_indexed_values_move_into_the_records(blank_url: str, tmp_path: Path) ->
         gone = homes[2]
         page = service.search(OPERATOR, CODE, "1.0", filters={"region": gone["region"]})
         assert gone["household_id"] not in [r.record_id for r in page.records]
+    finally:
+        platform.close()
+
+
+def test_unique_values_are_kept_in_the_slots_once_the_side_table_goes(
+    blank_url: str, tmp_path: Path
+) -> None:
+    db = Database(blank_url)
+    command.upgrade(migrate._config(db, BLOCKS), "registries_0003")
+    first, second, third = households(3)
+    schema = parse_schema(example_schema(CODE))
+    with db.transaction() as c:
+        c.execute(
+            text(
+                "INSERT INTO registries_registries (id, code, name, description, created_at, "
+                "head_sequence, head_hash, definition_hash) "
+                "VALUES (1, :code, 'Social', '', :at, 2, :hash, :hash)"
+            ),
+            {"code": CODE, "at": AT, "hash": "0" * 64},
+        )
+        c.execute(
+            text("INSERT INTO registries_versions VALUES (1, '1.0', 1, :schema, :at, 'operator')"),
+            {"schema": schema.text, "at": AT},
+        )
+        c.execute(
+            text("INSERT INTO registries_disclosure_heads VALUES (1, 0, :genesis)"),
+            {"genesis": "0" * 64},
+        )
+        for number, home in enumerate((first, second), 1):
+            record_id = home["household_id"]
+            c.execute(
+                text(
+                    "INSERT INTO registries_records VALUES (1, :id, 1, '1.0', :seq, false, :at, "
+                    ":at, :k1, :k2, :k3, :k4, :k5, :k6, :k7, :k8)"
+                ),
+                {
+                    "id": record_id,
+                    "seq": number,
+                    "at": AT,
+                    **{f"k{n}": v for n, v in enumerate(schema.slot_values(home), 1)},
+                },
+            )
+            c.execute(
+                text(
+                    "INSERT INTO registries_revisions VALUES (1, :seq, :id, 1, 'create', '1.0', "
+                    ":data, 'operator', 'at', 'import', :hash, :hash)"
+                ),
+                {"seq": number, "id": record_id, "data": canonical(home), "hash": "0" * 64},
+            )
+            for field, value in schema.unique_entries(home):
+                c.execute(
+                    text("INSERT INTO registries_unique VALUES (1, :field, :value, :id)"),
+                    {"id": record_id, "field": field, "value": value},
+                )
+    db.dispose()
+    settings = Settings(data_dir=tmp_path / "var", database_url=blank_url)
+    platform = bootstrap(settings, upgrade=True)
+    try:
+        with platform.db.transaction() as c:
+            assert "registries_unique" not in inspect(c).get_table_names()
+        service = platform.registries
+        clash = {**third, "head_identity": first["head_identity"]}
+        with pytest.raises(UniqueViolation, match="head_identity is already held"):
+            service.create(OPERATOR, CODE, "1.0", clash)
+        report = import_records(
+            service, OPERATOR, CODE, "1.0", iter_rows([clash]), all_or_nothing=False
+        )
+        assert [v.reason for v in report.violations] == ["value held by another record"]
+        service.delete(
+            OPERATOR, CODE, "1.0", first["household_id"], expected_version=1, reason="moved"
+        )
+        created = service.create(OPERATOR, CODE, "1.0", clash)  # a deleted record frees it
+        assert created.data["head_identity"] == first["head_identity"]
     finally:
         platform.close()

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from baobab.bootstrap import Platform
+from baobab.kernel.hashchain import canonical_json
 from baobab.registries import (
     Caller,
     RegistryService,
@@ -97,6 +98,35 @@ def test_import_partial_keeps_good_rows_and_checks_the_registry(
     verdict = social.verify(OPERATOR, CODE)
     assert verdict.intact
     assert verdict.revisions == 55
+
+
+def test_import_stores_and_hashes_each_line_as_canonical_json(
+    social: RegistryService, wired: Platform
+) -> None:
+    good = list(households(4))
+    tiny = {**good[1], "poverty_score": 1e-05, "location": {"lat": -2.5e-07, "lon": 30.0}}
+    lines = [
+        json.dumps(good[0], indent=None, separators=(" ,", " : ")) + "\n",  # spaced, unsorted
+        json.dumps(tiny) + "\n",  # floats orjson writes otherwise (0.00001, -2.5e-7)
+        json.dumps({**good[2], "head_name": "\ud800"}) + "\n",  # a lone surrogate
+        json.dumps(good[3], ensure_ascii=True) + "\n",
+    ]
+    report = import_records(social, OPERATOR, CODE, V, read_jsonl(lines), all_or_nothing=False)
+    assert (report.imported, report.rejected_rows) == (3, 1)
+    assert [v.as_dict() for v in report.violations] == [
+        {"field": "", "reason": "holds a lone surrogate (\\ud800)", "row": 3}
+    ]
+    for record in (good[0], tiny, good[3]):
+        key = {"household_id": record["household_id"]}
+        assert dict(social.read(OPERATOR, CODE, V, key).data) == record
+    with wired.db.transaction() as c:
+        stored = c.execute(
+            text("SELECT data FROM registries_revisions WHERE record_id = :id"),
+            {"id": tiny["household_id"]},
+        ).scalar_one()
+    assert '"poverty_score":1e-05' in stored
+    assert stored.encode() == canonical_json(tiny)
+    assert social.verify(OPERATOR, CODE).intact  # every hash recomputed by the kernel
 
 
 def test_csv_round_trip(social: RegistryService) -> None:

@@ -25,6 +25,7 @@ from baobab.registries.domain import (
     SearchQuery,
 )
 from baobab.registries.ports import IndexEntry, RecordRow, RevisionRow, WriteBatch
+from baobab.registries.schema import compile_schema
 
 
 @dataclass
@@ -45,7 +46,6 @@ class _State:
     records: dict[tuple[int, str], RecordRow] = field(default_factory=dict)
     revisions: dict[int, list[RevisionRow]] = field(default_factory=dict)
     index: dict[tuple[int, str, str], str] = field(default_factory=dict)  # -> value
-    unique: dict[tuple[int, str, str], str] = field(default_factory=dict)  # -> record id
     disclosures: list[tuple[int, Disclosure]] = field(default_factory=list)
     audit: list[AuditEvent] = field(default_factory=list)
     analysed: bool = False
@@ -145,10 +145,11 @@ class FakeStore:
         return {i for i in ids if (registry_id, i) in self.s.records}
 
     def taken(self, registry_id: int, field: str, values: Collection[str]) -> dict[str, str]:
+        wanted = set(values)
         return {
-            v: self.s.unique[(registry_id, field, v)]
-            for v in values
-            if (registry_id, field, v) in self.s.unique
+            value: record_id
+            for (rid, record_id, name), value in self.s.index.items()
+            if rid == registry_id and name == field and value in wanted
         }
 
     def _matches(self, registry_id: int, query: SearchQuery) -> list[RecordRow]:
@@ -184,18 +185,19 @@ class FakeStore:
 
     def write(self, registry_id: int, batch: WriteBatch) -> None:
         self.s.revisions.setdefault(registry_id, []).extend(batch.revisions)
-        for row in [*batch.new_records, *batch.changed_records]:
+        for row in [*(new.row for new in batch.new_records), *batch.changed_records]:
             self.s.records[(registry_id, row.record_id)] = row
+        if batch.new_records:
+            current = self._by_id(registry_id).versions[-1].schema_text
+            in_slot = {slot: name for name, slot in compile_schema(current).index_slots.items()}
+            for row, values in batch.new_records:
+                for slot, value in enumerate(values, 1):
+                    if value is not None:
+                        self.s.index[(registry_id, row.record_id, in_slot[slot])] = value
         for e in batch.index_removed:
             self.s.index.pop((registry_id, e.record_id, e.field), None)
-        for e in batch.unique_removed:
-            self.s.unique.pop((registry_id, e.field, e.value), None)
         for e in batch.index_added:
             self.s.index[(registry_id, e.record_id, e.field)] = e.value
-        for e in batch.unique_added:
-            key = (registry_id, e.field, e.value)
-            assert key not in self.s.unique, "unique value taken twice"
-            self.s.unique[key] = e.record_id
 
     def iter_records(self, registry_id: int) -> Generator[Record, None, None]:
         for (rid, _), row in sorted(self.s.records.items()):
@@ -208,15 +210,10 @@ class FakeStore:
     def refresh_statistics(self) -> None:
         self.s.analysed = True
 
-    def replace_index(
-        self, registry_id: int, index: Sequence[IndexEntry], unique: Sequence[IndexEntry]
-    ) -> None:
+    def replace_index(self, registry_id: int, index: Sequence[IndexEntry]) -> None:
         self.s.index = {k: v for k, v in self.s.index.items() if k[0] != registry_id}
-        self.s.unique = {k: v for k, v in self.s.unique.items() if k[0] != registry_id}
         for e in index:
             self.s.index[(registry_id, e.record_id, e.field)] = e.value
-        for e in unique:
-            self.s.unique[(registry_id, e.field, e.value)] = e.record_id
 
     def _revision(self, registry_id: int, r: RevisionRow) -> Revision:
         return Revision(

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from baobab.kernel.hashchain import canonical_json, link_hash
 from baobab.registries import example_schema, parse_schema
-from baobab.registries.domain import RevisionHasher, canonical, revision_payload
+from baobab.registries.domain import RevisionHasher, revision_payload
 from baobab.registries.errors import InvalidSchema
 from baobab.registries.examples import households
+from baobab.registries.jsontext import canonical, canonical_bytes
 from baobab.registries.schema import FieldSpec, coerce_text, encode_value
 
 
@@ -189,7 +190,7 @@ def test_the_bulk_hash_equals_the_kernel_hash(
         sequence=sequence,
         record_id=record_id,
         record_version=3,
-        data_text=canonical(data),
+        data=canonical_bytes(data),
     )
     assert got == expected
     assert json.loads(canonical(data)) == data
@@ -218,5 +219,12 @@ def test_at_most_eight_fields_are_indexed_and_each_has_a_slot() -> None:
     fields = {f"f{n}": {"type": "integer", "x-indexed": True} for n in range(8)}
     compiled = parse_schema(schema(**fields, note={"type": "string"}))
     assert compiled.index_slots == {f"f{n}": n + 1 for n in range(8)}
+    expected: list[str | None] = [None] * 8
+    expected[2], expected[6] = (
+        encode_value(compiled.fields[f], v) for f, v in (("f2", 7), ("f6", -1))
+    )
+    assert compiled.slot_values({"id": "a", "f2": 7, "f6": -1, "note": "x"}) == tuple(expected)
+    fewer = parse_schema(schema(b={"type": "boolean", "x-unique": True}, a={"type": "integer"}))
+    assert fewer.slot_values({"id": "a", "b": False}) == ("false", *(None,) * 7)
     with pytest.raises(InvalidSchema, match="at most 8 fields besides the id"):
         parse_schema(schema(**fields, f8={"type": "boolean", "x-unique": True}))

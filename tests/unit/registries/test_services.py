@@ -195,7 +195,7 @@ def test_a_tampered_revision_fails_verification(
 
 def test_bad_writes_change_nothing(world: FakeRegistries, service: RegistryService) -> None:
     service.create(CLERK, CODE, V, home(1))
-    snapshot = (dict(world.state.records), dict(world.state.index), dict(world.state.unique))
+    snapshot = (dict(world.state.records), dict(world.state.index))
     failures: list[tuple[Any, type[BaobabError]]] = [
         (lambda: service.create(CLERK, CODE, V, home(2, size=99)), SchemaViolation),
         (lambda: service.create(CLERK, CODE, V, home(1)), DuplicateRecord),
@@ -205,7 +205,7 @@ def test_bad_writes_change_nothing(world: FakeRegistries, service: RegistryServi
     for action, kind in failures:
         with pytest.raises(kind):
             action()
-        assert (world.state.records, world.state.index, world.state.unique) == snapshot
+        assert (world.state.records, world.state.index) == snapshot
 
 
 def test_import_is_all_or_nothing_by_default(

@@ -1,4 +1,4 @@
-"""Records in SQL: read one, check ids and unique values, search by indexed fields, iterate.
+"""Records in SQL: read one, check ids and indexed values, search by indexed fields, iterate.
 
 A record's current data is that of its newest revision (``revision_seq``). The value of each
 indexed field is kept in the record's row, in the field's slot column, under a partial B-tree
@@ -29,7 +29,7 @@ from baobab.registries.adapters.tables import (
     RECORD_COLUMNS,
     records,
     revisions,
-    unique,
+    slot_column,
 )
 from baobab.registries.adapters.transaction import SqlTransaction
 from baobab.registries.domain import (
@@ -93,17 +93,20 @@ class RecordStore(SqlTransaction):
         return found
 
     def taken(self, registry_id: int, field: str, values: Collection[str]) -> dict[str, str]:
+        slot = self._slots_of(registry_id).get(field)
+        if slot is None:
+            return {}
+        column = records.c[slot_column(slot)]  # its partial index answers
         held: dict[str, str] = {}
         wanted = list(values)
         for start in range(0, len(wanted), 1000):
             rows = self._c.execute(
-                select(unique.c.value, unique.c.record_id).where(
-                    unique.c.registry_id == registry_id,
-                    unique.c.field == field,
-                    unique.c.value.in_(wanted[start : start + 1000]),
+                select(column, records.c.record_id).where(
+                    records.c.registry_id == registry_id,
+                    column.in_(wanted[start : start + 1000]),
                 )
             )
-            held.update((r.value, r.record_id) for r in rows)
+            held.update((value, record_id) for value, record_id in rows)
         return held
 
     def search(self, registry_id: int, query: SearchQuery, *, count: bool = True) -> Page:

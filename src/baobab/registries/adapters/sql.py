@@ -3,9 +3,9 @@
 A record's current data is that of its newest revision (``revision_seq``), so each version of a
 record is stored once. The value of each indexed field is kept in the record's own row, in the
 field's slot column (``k1``..``k8``) under a partial B-tree index, which works the same on both
-engines; unique fields also hold a row in ``registries_unique`` whose primary key makes two
-holders impossible. Bulk writes use COPY on
-PostgreSQL and ``executemany`` on SQLite.
+engines; a unique field's value is looked up there before it is written, under the registry's
+chain head that every writer holds. Bulk writes use COPY on PostgreSQL and ``executemany`` on
+SQLite.
 """
 
 from __future__ import annotations
@@ -89,6 +89,4 @@ def vacuum(db: Database) -> None:
     if db.dialect != "postgresql":
         return
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql(
-            "VACUUM (ANALYZE) registries_records, registries_revisions, registries_unique"
-        )
+        connection.exec_driver_sql("VACUUM (ANALYZE) registries_records, registries_revisions")

@@ -97,15 +97,6 @@ revisions = Table(
     Index("ix_registries_revisions_record", "registry_id", "record_id", "sequence"),
 )
 
-unique = Table(
-    "registries_unique",
-    metadata,
-    Column("registry_id", Integer, primary_key=True),
-    Column("field", String(64), primary_key=True),
-    Column("value", String(256), primary_key=True),
-    Column("record_id", String(256), nullable=False),
-)
-
 rights = Table(
     "registries_rights",
     metadata,

@@ -1,16 +1,17 @@
-"""Writes of records, revisions and unique values in SQL, one batch at a time. On PostgreSQL a
+"""Writes of records and revisions in SQL, one batch at a time. On PostgreSQL a
 large insert-only batch (a slice of an import) is copied by a writer thread while the caller
 prepares the next slice.
 
 The values of a record's indexed fields are kept in its own row, each in its field's slot
-column: a new record is written with them; a change sets the slots whose values changed."""
+column: a new record is written with them (the caller puts them in their slots); a change sets
+the slots whose values changed."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import bindparam, update
 
 from baobab.registries.adapters.tables import (
     RECORD_COLUMNS,
@@ -19,13 +20,10 @@ from baobab.registries.adapters.tables import (
     records,
     revisions,
     slot_column,
-    unique,
 )
 from baobab.registries.adapters.transaction import COPY_AT_LEAST, SqlTransaction
 from baobab.registries.ports import IndexEntry, WriteBatch
-from baobab.registries.schema import MAX_INDEXED
 
-_NO_VALUES = (None,) * MAX_INDEXED
 Slotted = dict[str, dict[str, str | None]]  # record id -> slot column -> value (None: cleared)
 
 
@@ -53,7 +51,7 @@ class WriteStore(SqlTransaction):
         bulk = (
             self._postgres
             and len(batch.revisions) >= COPY_AT_LEAST
-            and not (batch.changed_records or batch.index_removed or batch.unique_removed)
+            and not (batch.changed_records or batch.index_removed)
         )
         if bulk:
             if self._writer is None:
@@ -64,25 +62,13 @@ class WriteStore(SqlTransaction):
 
     def _write(self, registry_id: int, batch: WriteBatch, slots: Mapping[str, int]) -> None:
         self._insert(revisions, REVISION_COLUMNS, registry_id, batch.revisions)
-        new = {row.record_id for row in batch.new_records}
-        values: dict[str, list[str | None]] = {}
-        for entry in batch.index_added:
-            if entry.record_id in new:
-                held = values.get(entry.record_id)
-                if held is None:
-                    held = values[entry.record_id] = list(_NO_VALUES)
-                held[slots[entry.field] - 1] = entry.value
         self._insert(
             records,
             (*RECORD_COLUMNS, *SLOT_COLUMNS),
             registry_id,
-            [(*row, *values.get(row.record_id, _NO_VALUES)) for row in batch.new_records],
+            [(*row, *values) for row, values in batch.new_records],
         )
-        changes = _slotted(
-            slots,
-            batch.index_removed,
-            (e for e in batch.index_added if e.record_id not in new),
-        )
+        changes = _slotted(slots, batch.index_removed, batch.index_added)
         changed = {
             row.record_id: {
                 "version": row.version,
@@ -96,16 +82,6 @@ class WriteStore(SqlTransaction):
         for record_id, columns in changes.items():
             changed.setdefault(record_id, {}).update(columns)
         self._update_records(registry_id, changed)
-        if batch.unique_removed:
-            self._connection.execute(
-                delete(unique).where(
-                    unique.c.registry_id == registry_id,
-                    unique.c.field == bindparam("b_field"),
-                    unique.c.value == bindparam("b_value"),
-                ),
-                [{"b_field": e.field, "b_value": e.value} for e in batch.unique_removed],
-            )
-        self._insert(unique, ("record_id", "field", "value"), registry_id, batch.unique_added)
 
     def _update_records(
         self, registry_id: int, changed: Mapping[str, Mapping[str, object]]
@@ -128,7 +104,7 @@ class WriteStore(SqlTransaction):
             )
 
     def refresh_statistics(self) -> None:
-        tables = ("registries_records", "registries_revisions", "registries_unique")
+        tables = ("registries_records", "registries_revisions")
         if self._postgres:
             self._c.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
         else:
@@ -136,12 +112,7 @@ class WriteStore(SqlTransaction):
             for table in tables:
                 self._c.exec_driver_sql(f"ANALYZE {table}")
 
-    def replace_index(
-        self,
-        registry_id: int,
-        index_entries: Sequence[IndexEntry],
-        unique_entries: Sequence[IndexEntry],
-    ) -> None:
+    def replace_index(self, registry_id: int, index_entries: Sequence[IndexEntry]) -> None:
         """Rebuild the index of a registry after its current version changed what is indexed
         (the new version is already published: its slots apply)."""
         self.drain()
@@ -153,5 +124,3 @@ class WriteStore(SqlTransaction):
             .values(dict.fromkeys(SLOT_COLUMNS))
         )
         self._update_records(registry_id, _slotted(slots, (), index_entries))
-        self._c.execute(delete(unique).where(unique.c.registry_id == registry_id))
-        self._insert(unique, ("record_id", "field", "value"), registry_id, unique_entries)
