@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import Connection, create_engine, inspect, make_url, text
 
 from baobab.bootstrap import bootstrap
 from baobab.infra import migrate
@@ -25,6 +25,7 @@ from baobab.registries.bulk import iter_rows
 from baobab.registries.errors import UniqueViolation
 from baobab.registries.examples import households
 from baobab.registries.jsontext import canonical
+from baobab.registries.schema import RegistrySchema
 from tests.integration.registries.conftest import OPERATOR
 from tests.support import ENGINES
 
@@ -59,22 +60,7 @@ def test_indexed_values_move_into_the_records(blank_url: str, tmp_path: Path) ->
     homes = list(households(3))
     schema = parse_schema(example_schema(CODE))
     with db.transaction() as c:
-        c.execute(
-            text(
-                "INSERT INTO registries_registries (id, code, name, description, created_at, "
-                "head_sequence, head_hash, definition_hash) "
-                "VALUES (1, :code, 'Social', '', :at, 3, :hash, :hash)"
-            ),
-            {"code": CODE, "at": AT, "hash": "0" * 64},
-        )
-        c.execute(
-            text("INSERT INTO registries_versions VALUES (1, '1.0', 1, :schema, :at, 'operator')"),
-            {"schema": schema.text, "at": AT},
-        )
-        c.execute(
-            text("INSERT INTO registries_disclosure_heads VALUES (1, 0, :genesis)"),
-            {"genesis": "0" * 64},
-        )
+        _registry(c, schema, head_sequence=3)
         for number, home in enumerate(homes, 1):
             record_id, deleted = home["household_id"], number == 3
             c.execute(
@@ -132,22 +118,7 @@ def test_unique_values_are_kept_in_the_slots_once_the_side_table_goes(
     first, second, third = households(3)
     schema = parse_schema(example_schema(CODE))
     with db.transaction() as c:
-        c.execute(
-            text(
-                "INSERT INTO registries_registries (id, code, name, description, created_at, "
-                "head_sequence, head_hash, definition_hash) "
-                "VALUES (1, :code, 'Social', '', :at, 2, :hash, :hash)"
-            ),
-            {"code": CODE, "at": AT, "hash": "0" * 64},
-        )
-        c.execute(
-            text("INSERT INTO registries_versions VALUES (1, '1.0', 1, :schema, :at, 'operator')"),
-            {"schema": schema.text, "at": AT},
-        )
-        c.execute(
-            text("INSERT INTO registries_disclosure_heads VALUES (1, 0, :genesis)"),
-            {"genesis": "0" * 64},
-        )
+        _registry(c, schema, head_sequence=2)
         for number, home in enumerate((first, second), 1):
             record_id = home["household_id"]
             c.execute(
@@ -195,3 +166,23 @@ def test_unique_values_are_kept_in_the_slots_once_the_side_table_goes(
         assert created.data["head_identity"] == first["head_identity"]
     finally:
         platform.close()
+
+
+def _registry(c: Connection, schema: RegistrySchema, *, head_sequence: int) -> None:
+    """The social registry's rows as an older schema holds them, version 1.0 of ``schema``."""
+    c.execute(
+        text(
+            "INSERT INTO registries_registries (id, code, name, description, created_at, "
+            "head_sequence, head_hash, definition_hash) "
+            "VALUES (1, :code, 'Social', '', :at, :sequence, :hash, :hash)"
+        ),
+        {"code": CODE, "at": AT, "hash": "0" * 64, "sequence": head_sequence},
+    )
+    c.execute(
+        text("INSERT INTO registries_versions VALUES (1, '1.0', 1, :schema, :at, 'operator')"),
+        {"schema": schema.text, "at": AT},
+    )
+    c.execute(
+        text("INSERT INTO registries_disclosure_heads VALUES (1, 0, :genesis)"),
+        {"genesis": "0" * 64},
+    )
