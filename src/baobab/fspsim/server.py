@@ -24,11 +24,11 @@ from typing import cast
 from urllib.parse import unquote
 
 import httptools
-import uvloop
 
 from baobab.fspsim.app import SimulatorApp
 from baobab.fspsim.asgi import MAX_BODY, Answer, Call
 from baobab.fspsim.simulator import Simulator
+from baobab.infra.loops import new_event_loop
 
 log = logging.getLogger(__name__)
 TOO_LARGE = Answer(413, {"detail": "the body is too large"})
@@ -188,4 +188,5 @@ async def _serve(sim: Simulator, host: str, port: int) -> None:
 def serve(sim: Simulator, *, host: str, port: int) -> None:
     """Serve ``sim`` on ``host:port`` until SIGINT or SIGTERM."""
     gc.freeze()  # what start-up built lives as long as the process: keep it out of collections
-    uvloop.run(_serve(sim, host, port))
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        runner.run(_serve(sim, host, port))

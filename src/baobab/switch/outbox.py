@@ -16,8 +16,9 @@ Deleting what was delivered can be grouped (``mark_every`` seconds, 0: every rou
 are leased meanwhile, so nothing is sent twice unless the process dies before the delete - which
 at-least-once delivery allows. Retries and failures are always recorded at once.
 
-The worker runs in a thread of its own with its own event loop; :meth:`wake` (thread-safe) cuts
-its idle wait short when a request handler has just queued callbacks.
+The worker runs in a thread of its own with its own event loop (uvloop's where installed);
+:meth:`wake` (thread-safe) cuts its idle wait short when a request handler has just queued
+callbacks.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 
+from baobab.infra.loops import new_event_loop
 from baobab.kernel.clock import Clock
 from baobab.switch.domain import Callback
 from baobab.switch.ports import CallbackSender, PendingCallback, SwitchStore
@@ -192,10 +194,14 @@ class CallbackWorker:
         self._stopping = False
         ready = threading.Event()
         self._thread = threading.Thread(
-            target=lambda: asyncio.run(self._run(ready)), name="switch-outbox", daemon=True
+            target=self._serve, args=(ready,), name="switch-outbox", daemon=True
         )
         self._thread.start()
         ready.wait(5)
+
+    def _serve(self, ready: threading.Event) -> None:
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            runner.run(self._run(ready))
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: object) -> AsyncIterator[None]:
