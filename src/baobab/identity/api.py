@@ -9,7 +9,6 @@ role (``enrolment_agency``, ``relying_party``). Every refusal is problem+json.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -50,7 +49,7 @@ from baobab.identity.schema import ProfileCatalogue
 from baobab.identity.services import EnrolmentService
 from baobab.infra.http.auth import ScopeGuard
 from baobab.infra.http.lean_route import LeanRoute
-from baobab.kernel.errors import BaobabError, Forbidden
+from baobab.kernel.errors import Forbidden
 from baobab.kernel.principal import Principal
 
 
@@ -115,8 +114,10 @@ def build_router(
     async def authenticate(body: AuthIn, principal: Authenticator) -> Response:
         # The hot path: served by LeanRoute (no dependency solving); the checks run on
         # the event loop (a keyed read and comparisons, no lock waits), and the wait for the
-        # group-committed audit entry holds no thread. An OTP factor writes a row under a
-        # lock, so it goes to a worker thread.
+        # group-committed audit entry holds no thread (between the checks and queueing the
+        # entry there is no await, so the entry is queued even if the request is cancelled).
+        # An OTP try writes a row under a lock, so it goes to a worker thread, which queues
+        # the entry itself and waits for it.
         arguments: dict[str, Any] = {
             "partner": Partner(principal.client_id),
             "individual_id": body.individual_id,
@@ -125,15 +126,9 @@ def build_router(
             "otp": _otp(body),
         }
         if body.otp is not None:
-            pending = await run_in_threadpool(
-                lambda: authentication.authenticate_pending(**arguments)
-            )
+            answer = await run_in_threadpool(lambda: authentication.authenticate(**arguments))
         else:
-            pending = authentication.authenticate_pending(**arguments)
-        answer, audited = pending
-        await asyncio.wrap_future(audited)
-        if isinstance(answer, BaobabError):
-            raise answer
+            answer = await authentication.conclude(authentication.attempt(**arguments))
         # serialised here, once: a returned model would be validated again, then serialised
         return Response(AuthOut.of(answer).model_dump_json(), media_type="application/json")
 

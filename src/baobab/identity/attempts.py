@@ -4,7 +4,6 @@ attribute value. Entries go through the group-committing :class:`AuthenticationJ
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
@@ -19,33 +18,31 @@ class AttemptLog:
     def __init__(self, journal: AuthenticationJournal) -> None:
         self._journal = journal
 
-    def pending(
-        self,
+    @staticmethod
+    def entry(
         partner: Partner,
         transaction_id: str,
         factors: Sequence[str],
         outcome: str,
-        now: datetime,
         *,
         error: str | None = None,
         ekyc: bool = False,
         released: int | None = None,
-    ) -> Future[None]:
-        """Queue the entry; the future completes when it is durable."""
+    ) -> AuditEvent:
+        """The audit entry of one attempt."""
         details = {"factors": ",".join(factors), "result": outcome}
         if error:
             details["error"] = error
         if released is not None:
             details["attributes_released"] = str(released)
         action = "identity.ekyc" if ekyc else "identity.authentication"
-        event = AuditEvent(
+        return AuditEvent(
             action,
             partner.client_id,
             transaction_id if TRANSACTION.fullmatch(transaction_id or "") else "invalid",
             "success" if outcome in ("yes", "sent") else "refused",
             details,
         )
-        return self._journal.record(event, at=now)
 
     def record(
         self,
@@ -57,4 +54,12 @@ class AttemptLog:
         **more: Any,
     ) -> None:
         """Write the entry and wait until it is durable."""
-        self.pending(partner, transaction_id, factors, outcome, now, **more).result()
+        self.wait(self.entry(partner, transaction_id, factors, outcome, **more), now)
+
+    def wait(self, event: AuditEvent, now: datetime) -> None:
+        """Write ``event`` and block this thread until it is durable."""
+        self._journal.record(event, at=now).result()
+
+    async def written(self, event: AuditEvent, now: datetime) -> None:
+        """Write ``event`` and return once it is durable, holding no thread."""
+        await self._journal.written(event, at=now)

@@ -14,7 +14,8 @@ service is the one face the API, the resident portal and the CLI use.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from baobab.identity.attempts import AttemptLog
@@ -41,9 +42,26 @@ from baobab.identity.ports import (
     UnitOfWorkFactory,
 )
 from baobab.identity.schema import ProfileCatalogue
+from baobab.kernel.audit import AuditEvent
 from baobab.kernel.clock import Clock
 from baobab.kernel.errors import BaobabError
 from baobab.kernel.signing import Signer
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A yes/no authentication checked but not yet audited: the answer or the refusal, and the
+    audit entry that must be durable before either is given."""
+
+    answer: AuthResult | BaobabError
+    entry: AuditEvent
+    at: datetime
+
+    def outcome(self) -> AuthResult:
+        """The answer, or raise the refusal."""
+        if isinstance(self.answer, BaobabError):
+            raise self.answer
+        return self.answer
 
 
 class AuthenticationService:
@@ -108,19 +126,25 @@ class AuthenticationService:
         otp: OtpFactor | None = None,
     ) -> AuthResult:
         """Yes if every factor given matches; returns once the attempt is audited."""
-        answer, audited = self.authenticate_pending(
+        attempt = self.attempt(
             partner=partner,
             individual_id=individual_id,
             transaction_id=transaction_id,
             demographics=demographics,
             otp=otp,
         )
-        audited.result()
-        if isinstance(answer, BaobabError):
-            raise answer
-        return answer
+        self._attempts.wait(attempt.entry, attempt.at)
+        return attempt.outcome()
 
-    def authenticate_pending(
+    async def conclude(self, attempt: Attempt) -> AuthResult:
+        """Audit ``attempt`` and answer it once the entry is durable, holding no thread while
+        waiting (an HTTP route's way to finish :meth:`attempt`). The entry is queued before
+        the first suspension, so call it straight after :meth:`attempt`, with no ``await``
+        between the two: the entry is then queued even if the caller is cancelled."""
+        await self._attempts.written(attempt.entry, attempt.at)
+        return attempt.outcome()
+
+    def attempt(
         self,
         *,
         partner: Partner,
@@ -128,10 +152,10 @@ class AuthenticationService:
         transaction_id: str,
         demographics: Mapping[str, Any] | None = None,
         otp: OtpFactor | None = None,
-    ) -> tuple[AuthResult | BaobabError, Future[None]]:
-        """:meth:`authenticate` without waiting for the audit entry: the answer (or the error
-        to raise) and a future that completes when the entry is durable. The caller must wait
-        for it before answering; an HTTP route awaits it without holding a thread."""
+    ) -> Attempt:
+        """The checks of :meth:`authenticate`, without the audit: the answer (or the error to
+        raise) and its audit entry. Pass it to :meth:`conclude`, which audits it before
+        answering; nothing may be answered from an attempt that was not."""
         factors = factors_given(demographics, otp)
         check_transaction(transaction_id)
         now = self._clock.now()
@@ -139,14 +163,13 @@ class AuthenticationService:
             identity = self._gate.admit(partner, individual_id, now)
             ok = self._gate.verify(identity, demographics, otp, partner=partner, now=now)
         except BaobabError as exc:
-            return exc, self._attempts.pending(
-                partner, transaction_id, factors, "refused", now, error=exc.code
+            refused = self._attempts.entry(
+                partner, transaction_id, factors, "refused", error=exc.code
             )
-        audited = self._attempts.pending(
-            partner, transaction_id, factors, "yes" if ok else "no", now
-        )
+            return Attempt(exc, refused, now)
+        entry = self._attempts.entry(partner, transaction_id, factors, "yes" if ok else "no")
         token = self.token_for(partner, identity.uin) if ok else None
-        return AuthResult(transaction_id, ok, factors, token, now), audited
+        return Attempt(AuthResult(transaction_id, ok, factors, token, now), entry, now)
 
     def token_for(self, partner: Partner, uin: str) -> str:
         """The person's token at ``partner``'s organisation."""

@@ -81,6 +81,8 @@ def check_transaction(transaction_id: str) -> None:
 
 def normalise(text: str) -> str:
     """NFKC, case folded, diacritics removed, spaces collapsed: "José  Núñez" ~ "jose nunez"."""
+    if text.isascii():  # NFKC and NFKD leave ASCII as it is, and it has no combining marks
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.split())

@@ -242,3 +242,8 @@ class AuthenticationJournal(Protocol):
     def record(self, event: AuditEvent, *, at: datetime) -> Future[None]:
         """Queue ``event``; the future completes when it is durable (or fails if it is not)."""
         ...
+
+    async def written(self, event: AuditEvent, *, at: datetime) -> None:
+        """Queue ``event`` and return once it is durable (or raise if it is not), holding no
+        thread while it waits: the way an event loop waits for an entry."""
+        ...

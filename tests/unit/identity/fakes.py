@@ -327,3 +327,6 @@ class Journal:
         done: Future[None] = Future()
         done.set_result(None)
         return done
+
+    async def written(self, event: AuditEvent, *, at: datetime) -> None:
+        self.events.append(event)

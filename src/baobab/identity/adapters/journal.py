@@ -10,14 +10,20 @@ A commit costs about the same whatever it holds (on SQLite with ``synchronous=FU
 fsync), so when the previous batch held more than one entry (other callers are active) the
 writer waits up to ``commit_delay`` for more entries to join before committing, as
 PostgreSQL's ``commit_delay`` does: a little latency for many fewer commits under load.
+
+An event loop waits through :meth:`GroupCommitJournal.written`: after a commit the writer wakes
+each loop once for all of its callers in the batch, instead of once per caller (a thread-safe
+wake-up each, as ``asyncio.wrap_future`` would do).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import Future
 from datetime import datetime
 
@@ -35,13 +41,19 @@ class JournalUnavailable(Unavailable):
     title = "Authentication journal unavailable"
 
 
+# who waits for an entry: a thread (a future it blocks on) or an event loop's task
+Waiter = Future[None] | asyncio.Future[None]
+_CLOSED = "the authentication journal is closed"
+_NOT_STORED = "the audit entry was not stored"
+
+
 class GroupCommitJournal:
     """An :class:`~baobab.identity.ports.AuthenticationJournal` over the audit trail."""
 
     def __init__(self, db: Database, *, commit_delay: float = 0.002) -> None:
         self._db = db
         self._delay = commit_delay
-        self._pending: deque[tuple[AuditEvent, datetime, Future[None]]] = deque()
+        self._pending: deque[tuple[AuditEvent, datetime, Waiter]] = deque()
         self._ready = threading.Condition()
         self._closed = False
         self._last_batch = 0
@@ -50,14 +62,28 @@ class GroupCommitJournal:
 
     def record(self, event: AuditEvent, *, at: datetime) -> Future[None]:
         future: Future[None] = Future()
+        # running from now on: a caller's cancel() (asyncio.wrap_future passes a cancelled
+        # await on to it) cannot cancel it under the writer, which completes every future
+        future.set_running_or_notify_cancel()
+        if not self._enqueue(event, at, future):
+            future.set_exception(JournalUnavailable(_CLOSED))
+        return future
+
+    async def written(self, event: AuditEvent, *, at: datetime) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not self._enqueue(event, at, waiter):
+            raise JournalUnavailable(_CLOSED)
+        await waiter
+
+    def _enqueue(self, event: AuditEvent, at: datetime, waiter: Waiter) -> bool:
+        """Queue the entry; False if the journal is closed."""
         with self._ready:
             if self._closed:
-                future.set_exception(JournalUnavailable("the authentication journal is closed"))
-                return future
-            self._pending.append((event, at, future))
+                return False
+            self._pending.append((event, at, waiter))
             if len(self._pending) in (1, MAX_BATCH):  # the writer waits for the first or a full
                 self._ready.notify()
-        return future
+        return True
 
     def _gather(self) -> None:
         """Under ``_ready``: let more entries join while others are active (commit delay)."""
@@ -87,11 +113,9 @@ class GroupCommitJournal:
                 _log.error(
                     "authentication journal commit failed", extra={"error": type(exc).__name__}
                 )
-                for _, _, future in batch:
-                    future.set_exception(JournalUnavailable("the audit entry was not stored"))
+                _release([waiter for _, _, waiter in batch], stored=False)
                 continue
-            for _, _, future in batch:
-                future.set_result(None)
+            _release([waiter for _, _, waiter in batch], stored=True)
 
     def close(self) -> None:
         """Write what is waiting, then stop."""
@@ -99,3 +123,33 @@ class GroupCommitJournal:
             self._closed = True
             self._ready.notify_all()
         self._thread.join(timeout=30)
+
+
+def _release(waiters: Sequence[Waiter], *, stored: bool) -> None:
+    """Tell the waiters of a batch: threads at once, each event loop in one call."""
+    loops: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for waiter in waiters:
+        if isinstance(waiter, Future):
+            if stored:
+                waiter.set_result(None)
+            else:
+                waiter.set_exception(JournalUnavailable(_NOT_STORED))
+        else:
+            loops.setdefault(waiter.get_loop(), []).append(waiter)
+    for loop, futures in loops.items():
+        try:
+            loop.call_soon_threadsafe(_settle, futures, stored)
+        except RuntimeError:  # the loop is closed: nobody is left waiting on it
+            continue
+
+
+def _settle(futures: Sequence[asyncio.Future[None]], stored: bool) -> None:
+    """On the waiters' event loop: complete each future still waited for (a caller that went
+    away has cancelled its own)."""
+    for future in futures:
+        if future.done():
+            continue
+        if stored:
+            future.set_result(None)
+        else:
+            future.set_exception(JournalUnavailable(_NOT_STORED))
