@@ -162,9 +162,9 @@ def deduplicate(
     :meth:`Thresholds.for_register` of their number. ``workers`` processes do the work (by
     default one per core, on Linux): once the records are prepared, the model is learned in one
     while this one files them in the blocking index, then each compares every ``workers``-th
-    record; the pairs, and so the clusters, are
-    the same for any number. ``progress`` is called with the number of records done, every
-    thousand records and at the end. Raises :class:`DuplicateRecordId` on a repeated id.
+    record; the pairs, and so the clusters, are the same for any number. ``progress`` is called
+    with the number of records done, every thousand records and at the end. Raises
+    :class:`DuplicateRecordId` on a repeated id.
     """
     register = list(records)
     seen: set[str] = set()
@@ -203,13 +203,20 @@ def deduplicate(
                 report(min(done * count, len(prepared)))
         return pairs
 
+    reported: list[int] = [0]
+
+    def report(done: int) -> None:
+        reported[0] = done
+        if progress is not None:
+            progress(done)
+
     helpers = [Forked(partial(matched, share, None)) for share in range(1, count)]
-    pairs = matched(0, progress)
+    pairs = matched(0, report)
     for helper in helpers:
         pairs += helper.result()
     clusters = _Clusters()
     for slot, other in pairs:
         clusters.join(register[slot].record_id, register[other].record_id)
-    if progress is not None:
-        progress(len(register))
+    if reported[0] != len(register):
+        report(len(register))
     return clusters.groups()

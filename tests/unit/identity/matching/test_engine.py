@@ -128,6 +128,13 @@ def test_deduplicate_finds_the_same_clusters_in_any_number_of_processes() -> Non
     assert deduplicate(records, seed=5, workers=2) == alone
 
 
+def test_deduplicate_reports_a_round_number_of_records_once() -> None:
+    records = generate_population(3000, seed=13).records[:2000]
+    seen: list[int] = []
+    deduplicate(records, MODEL, DEFAULT_THRESHOLDS, seen.append, workers=1)
+    assert seen == [1000, 2000]
+
+
 def test_deduplicate_compares_a_record_only_with_those_before_it_as_they_were() -> None:
     # Three equal records: with blocks of at most one record, the second finds the first, the
     # third none (every block it looks in held two records when it came).
