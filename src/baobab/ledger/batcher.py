@@ -24,10 +24,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
+from baobab.infra.waiters import answer_all
 from baobab.kernel.errors import Unavailable
 from baobab.ledger.domain import MAX_BATCH, NewTransfer, Transfer, TransferFlags
 from baobab.ledger.errors import LedgerError, TransferResult
@@ -42,10 +42,11 @@ _log = logging.getLogger(__name__)
 class _Request:
     """Queued events and who waits for them: one outcome (single) or a list (group).
 
-    ``waiter`` is a :class:`concurrent.futures.Future`, or an :mod:`asyncio` future of ``loop``.
+    ``waiter`` is a :class:`concurrent.futures.Future`, a :class:`_Waiter` or an :mod:`asyncio`
+    future.
     """
 
-    __slots__ = ("actor", "events", "group", "loop", "waiter")
+    __slots__ = ("actor", "events", "group", "waiter")
 
     def __init__(
         self,
@@ -54,13 +55,11 @@ class _Request:
         *,
         group: bool,
         actor: str,
-        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.events = events
         self.waiter = waiter
         self.group = group
         self.actor = actor
-        self.loop = loop
 
 
 class _Waiter:
@@ -183,7 +182,7 @@ class TransferBatcher:
             return refused
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Outcome] = loop.create_future()
-        self._enqueue(_Request([event], waiter, group=False, actor=actor, loop=loop))
+        self._enqueue(_Request([event], waiter, group=False, actor=actor))
         return await waiter
 
     async def transfer_chain(self, events: Sequence[NewTransfer], *, actor: str) -> list[Outcome]:
@@ -193,7 +192,7 @@ class TransferBatcher:
             return refused
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[list[Outcome]] = loop.create_future()
-        self._enqueue(_Request(list(events), waiter, group=True, actor=actor, loop=loop))
+        self._enqueue(_Request(list(events), waiter, group=True, actor=actor))
         return await waiter
 
     def _refused_group(self, events: Sequence[NewTransfer]) -> list[Outcome] | None:
@@ -317,31 +316,10 @@ def _refused_single(event: NewTransfer) -> Outcome | None:
 
 
 def _settle(taken: list[_Request], answers: list[Any], *, failed: bool) -> None:
-    """Hand every request its answer: thread futures directly, each event loop in one call."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
-    for request, answer in zip(taken, answers, strict=True):
-        loop = request.loop
-        if loop is not None:
-            by_loop.setdefault(loop, []).append((request.waiter, answer))  # type: ignore[arg-type]
-            continue
-        waiter = request.waiter
-        if failed:
-            waiter.set_exception(answer)
-        else:
-            waiter.set_result(answer)
-    for loop, pairs in by_loop.items():
-        with suppress(RuntimeError):  # a closed loop: nobody awaits these answers any more
-            loop.call_soon_threadsafe(_settle_in_loop, pairs, failed)
-
-
-def _settle_in_loop(pairs: list[tuple[asyncio.Future[Any], Any]], failed: bool) -> None:
-    for waiter, answer in pairs:
-        if waiter.done():
-            continue  # its task was cancelled; the transfer was applied all the same
-        if failed:
-            waiter.set_exception(answer)
-        else:
-            waiter.set_result(answer)
+    """Hand every request its answer (each event loop in one call; see :func:`answer_all`)."""
+    answer_all(
+        (request.waiter, answer, failed) for request, answer in zip(taken, answers, strict=True)
+    )
 
 
 def _actors(taken: list[_Request]) -> str:

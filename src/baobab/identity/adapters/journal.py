@@ -29,6 +29,7 @@ from datetime import datetime
 
 from baobab.infra.audit import SqlAuditTrail
 from baobab.infra.database import Database
+from baobab.infra.waiters import answer_all
 from baobab.kernel.audit import AuditEvent
 from baobab.kernel.errors import Unavailable
 
@@ -126,30 +127,8 @@ class GroupCommitJournal:
 
 
 def _release(waiters: Sequence[Waiter], *, stored: bool) -> None:
-    """Tell the waiters of a batch: threads at once, each event loop in one call."""
-    loops: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-    for waiter in waiters:
-        if isinstance(waiter, Future):
-            if stored:
-                waiter.set_result(None)
-            else:
-                waiter.set_exception(JournalUnavailable(_NOT_STORED))
-        else:
-            loops.setdefault(waiter.get_loop(), []).append(waiter)
-    for loop, futures in loops.items():
-        try:
-            loop.call_soon_threadsafe(_settle, futures, stored)
-        except RuntimeError:  # the loop is closed: nobody is left waiting on it
-            continue
-
-
-def _settle(futures: Sequence[asyncio.Future[None]], stored: bool) -> None:
-    """On the waiters' event loop: complete each future still waited for (a caller that went
-    away has cancelled its own)."""
-    for future in futures:
-        if future.done():
-            continue
-        if stored:
-            future.set_result(None)
-        else:
-            future.set_exception(JournalUnavailable(_NOT_STORED))
+    """Tell the waiters of a batch (each event loop in one call; see :func:`answer_all`)."""
+    if stored:
+        answer_all((waiter, None, False) for waiter in waiters)
+    else:
+        answer_all((waiter, JournalUnavailable(_NOT_STORED), True) for waiter in waiters)
